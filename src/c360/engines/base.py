@@ -1,0 +1,152 @@
+"""The engine protocol: where batch work runs.
+
+Stages decide *what* to compute (which columns, which levels, which keys); an engine decides
+*how*. The DuckDB engine runs in-process and is the default; the protocol is kept to typed values
+(Arrow tables, dataclasses) so that a Spark engine can implement it without the stages changing.
+Capabilities are data (`EngineCapabilities`), checked before a run starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from c360.config import ComparisonConfig, Criterion
+
+__all__ = [
+    "BlockingReport",
+    "BlockingRule",
+    "Engine",
+    "EngineCapabilities",
+    "FieldWeights",
+    "Lookup",
+    "ReadReport",
+    "RejectedRow",
+]
+
+
+@dataclass(frozen=True)
+class EngineCapabilities:
+    name: str
+    file_formats: frozenset[str]
+    similarity_functions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row that could not be ingested: where it was and why."""
+
+    line: int | None
+    reason: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class ReadReport:
+    table: str
+    path: Path
+    columns: list[str]
+    rows: int
+    encoding: str
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Standardised values for the distinct raw values of one source column.
+
+    `table` has a `raw` column and one column per standardised output field, plus `flag`
+    (why a value was nulled, or null).
+    """
+
+    source_table: str
+    column: str
+    table: pa.Table
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    """Pairs whose records agree on every field in `fields` are compared."""
+
+    fields: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return " & ".join(self.fields)
+
+
+@dataclass(frozen=True)
+class FieldWeights:
+    """A trained comparison as the engine scores it: one match weight per level.
+
+    `level_weights[i]` is log2(m/u) for level i (the last is 'else'); a null level weighs 0.
+    With `tf_m_exact` set, an exact agreement (level 0) weighs log2(m / tf(value)) instead,
+    so a rare value counts more than a common one.
+    """
+
+    field: str
+    level_weights: tuple[float, ...]
+    tf_m_exact: float | None = None
+    tf_u_floor: float = 1e-9
+
+
+@dataclass(frozen=True)
+class BlockingReport:
+    rule: BlockingRule
+    pairs: int
+    capped_keys: list[tuple[str, int]]  # (key value, records sharing it)
+    capped_key_count: int
+
+
+class Engine(Protocol):
+    capabilities: EngineCapabilities
+
+    def read_file(self, path: Path, table: str, fmt: str) -> ReadReport: ...
+    def sample_rows(self, table: str, n: int) -> pa.Table: ...
+    def distinct_values(self, table: str, column: str) -> pa.Array: ...
+    def null_counts(self, table: str, columns: Sequence[str]) -> dict[str, int]: ...
+    def build_records(
+        self,
+        sources: Sequence[tuple[str, str]],
+        id_column: str | None,
+        lookups: Sequence[Lookup],
+        fields: Sequence[str],
+        list_fields: Sequence[str],
+    ) -> int: ...
+    def records(self, rids: Sequence[int] | None, fields: Sequence[str]) -> pa.Table: ...
+    def find_records(self, ids: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]: ...
+    def add_term_frequencies(self, fields: Sequence[str]) -> dict[str, dict[str, float]]: ...
+    def block(
+        self, rules: Sequence[BlockingRule], max_block_size: int, across_only: bool
+    ) -> list[BlockingReport]: ...
+    def compare(
+        self,
+        comparisons: Sequence[ComparisonConfig],
+        rules: Sequence[Sequence[Criterion]],
+        tf_fields: Sequence[str],
+    ) -> int: ...
+    def vector_counts(self, comparisons: Sequence[ComparisonConfig]) -> pa.Table: ...
+    def random_pair_level_counts(
+        self,
+        comparisons: Sequence[ComparisonConfig],
+        max_pairs: int,
+        seed: int,
+        across_only: bool,
+    ) -> pa.Table: ...
+    def score(self, prior_weight: float, weights: Sequence[FieldWeights]) -> None: ...
+    def linked_pairs(
+        self, threshold: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+    def pairs_within(
+        self, component: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]: ...
+    def write_clusters(
+        self, cluster_of: npt.NDArray[np.int64], path: Path, with_source: bool
+    ) -> None: ...
+    def write_pairs(self, path: Path, with_source: bool, min_probability: float) -> int: ...

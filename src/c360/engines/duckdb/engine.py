@@ -1,0 +1,601 @@
+"""The DuckDB engine: batch identity resolution in-process, on one file or in memory.
+
+Tables it keeps, in flow order:
+
+- `src_<i>`       one per source file, text columns plus `_row`
+- `records`       one row per ingested record: `_rid` (dense 0..N-1), `_src`, `_id`, `_row`,
+                  the standardised fields, `<field>__roots`, `<field>__raw`, `<field>__tf`
+- `blocking_keys` one hashed key per blocking rule and record (null when absent or capped)
+- `candidates`    the pairs blocking selected, each once, with the first rule that found it
+- `pairs`         candidates with a comparison vector (`g0, g1, …`), tf values and rule hit
+- `scored`        pairs with `match_weight`, `match_probability` and the deterministic rule hit
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from c360.config import ComparisonConfig, Criterion, ExactLevel
+from c360.engines.base import (
+    BlockingReport,
+    BlockingRule,
+    EngineCapabilities,
+    FieldWeights,
+    Lookup,
+    ReadReport,
+)
+from c360.engines.duckdb import reading
+from c360.engines.duckdb.render import FUNCTIONS, criteria_sql, quote, vector_sql
+
+__all__ = ["DuckDBEngine"]
+
+
+def _first(result: duckdb.DuckDBPyConnection) -> Any:
+    """The first row of a result, consuming it (a half-read result blocks the connection)."""
+    rows = result.fetchall()
+    return rows[0] if rows else None
+
+
+def _num(x: float) -> str:
+    return repr(float(x))
+
+
+class DuckDBEngine:
+    capabilities = EngineCapabilities(
+        name="duckdb",
+        file_formats=frozenset({"csv", "parquet", "jsonl"}),
+        similarity_functions=frozenset(FUNCTIONS),
+    )
+
+    def __init__(
+        self,
+        database: str = ":memory:",
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        temp_directory: str | None = None,
+    ) -> None:
+        self._con = duckdb.connect(database)
+        if threads is not None:
+            self._con.execute(f"SET threads = {int(threads)}")
+        if memory_limit is not None:
+            self._con.execute("SET memory_limit = ?", [memory_limit])
+        if temp_directory is not None:
+            self._con.execute("SET temp_directory = ?", [temp_directory])
+        self._n_records = 0
+        self._comparisons: list[ComparisonConfig] = []
+
+    def _arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        return self._con.sql(sql, params=params).to_arrow_table()
+
+    def close(self) -> None:
+        self._con.close()
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def read_file(self, path: Path, table: str, fmt: str) -> ReadReport:
+        return reading.read_file(self._con, path, table, fmt)
+
+    def sample_rows(self, table: str, n: int) -> pa.Table:
+        # Evenly spaced rows, not the first n: exports are often sorted by something.
+        (total,) = _first(self._con.execute(f"SELECT count(*) FROM {quote(table)}")) or (0,)
+        step = max(1, int(total) // max(1, n))
+        return self._arrow(
+            f"SELECT * EXCLUDE (_row) FROM {quote(table)} WHERE _row % ? = 0 LIMIT ?", [step, n]
+        )
+
+    def distinct_values(self, table: str, column: str) -> pa.Array:
+        col = quote(column)
+        result = self._arrow(
+            f"SELECT DISTINCT {col} AS v FROM {quote(table)} WHERE {col} IS NOT NULL ORDER BY v"
+        )
+        return result.column("v").combine_chunks()
+
+    def null_counts(self, table: str, columns: Sequence[str]) -> dict[str, int]:
+        if not columns:
+            return {}
+        exprs = ", ".join(f"count(*) - count({quote(c)})" for c in columns)
+        row = _first(self._con.execute(f"SELECT {exprs} FROM {quote(table)}")) or ()
+        return {c: int(v) for c, v in zip(columns, row, strict=True)}
+
+    def quarantine_ids(self, table: str, id_column: str) -> list[tuple[int, str]]:
+        """Remove rows whose id is missing or repeated; return (row, reason) for each."""
+        t, col = quote(table), quote(id_column)
+        bad = self._con.execute(
+            f"""
+            WITH ranked AS (
+                SELECT _row, {col} AS id,
+                       row_number() OVER (PARTITION BY {col} ORDER BY _row) AS k,
+                       min(_row) OVER (PARTITION BY {col}) AS first_row
+                FROM {t}
+            )
+            SELECT _row, id, first_row FROM ranked WHERE id IS NULL OR k > 1 ORDER BY _row
+            """
+        ).fetchall()
+        reasons = [
+            (
+                int(row),
+                f"missing id in column {id_column!r}"
+                if rid is None
+                else f"duplicate id {rid!r} in column {id_column!r} (first on data row {first})",
+            )
+            for row, rid, first in bad
+        ]
+        if reasons:
+            rows = pa.table({"_row": pa.array([r for r, _ in reasons], pa.int64())})
+            self._con.register("bad_rows", rows)
+            self._con.execute(f"DELETE FROM {t} WHERE _row IN (SELECT _row FROM bad_rows)")
+            self._con.unregister("bad_rows")
+        return reasons
+
+    # --- records ------------------------------------------------------------------------------
+
+    def build_records(
+        self,
+        sources: Sequence[tuple[str, str]],
+        id_columns: Sequence[str | None],
+        lookups: Sequence[Lookup],
+        fields: Sequence[str],
+        raw_fields: Sequence[tuple[str, str, str]],
+    ) -> int:
+        """Build `records` from the source tables and the standardised-value lookups.
+
+        `sources` is (table, source name); `raw_fields` is (table, column, output) for values
+        kept as written, for `exact` rules. Returns the number of records.
+        """
+        self._con.execute(
+            "CREATE OR REPLACE TABLE sources AS SELECT * FROM"
+            " (SELECT unnest(?) AS name, unnest(range(?)) AS _src)",
+            [[name for _, name in sources], len(sources)],
+        )
+        selects = []
+        for i, ((table, _), id_column) in enumerate(zip(sources, id_columns, strict=True)):
+            joins, outputs = [], {}
+            for j, lk in enumerate(l for l in lookups if l.source_table == table):
+                alias = f"lk_{i}_{j}"
+                self._con.register(alias, lk.table)
+                joins.append(f"LEFT JOIN {alias} ON {alias}.raw = t.{quote(lk.column)}")
+                for name in lk.table.column_names:
+                    if name not in ("raw", "flag"):
+                        outputs[name] = f"{alias}.{quote(name)}"
+            for t_, column, output in raw_fields:
+                if t_ == table:
+                    outputs[output] = f"t.{quote(column)}"
+            id_expr = f"t.{quote(id_column)}" if id_column else "CAST(t._row AS VARCHAR)"
+            cols = ", ".join(f"{expr} AS {quote(name)}" for name, expr in outputs.items())
+            selects.append(
+                f"SELECT {i}::SMALLINT AS _src, t._row, {id_expr} AS _id"
+                + (f", {cols}" if cols else "")
+                + f" FROM {quote(table)} t {' '.join(joins)}"
+            )
+        union = " UNION ALL BY NAME ".join(f"({s})" for s in selects)
+        self._con.execute(
+            f"CREATE OR REPLACE TABLE records AS SELECT"
+            f" (row_number() OVER (ORDER BY _src, _row) - 1)::BIGINT AS _rid, *"
+            f" FROM ({union}) ORDER BY _src, _row"
+        )
+        for i, _ in enumerate(sources):
+            for j, _ in enumerate(lookups):
+                try:
+                    self._con.unregister(f"lk_{i}_{j}")
+                except duckdb.Error:
+                    pass
+        existing = {r[0] for r in self._con.execute("DESCRIBE records").fetchall()}
+        for f in fields:
+            if f not in existing:
+                self._con.execute(f"ALTER TABLE records ADD COLUMN {quote(f)} VARCHAR")
+        (n,) = _first(self._con.execute("SELECT count(*) FROM records")) or (0,)
+        self._n_records = int(n)
+        return self._n_records
+
+    def source_sizes(self) -> list[int]:
+        rows = self._con.execute(
+            "SELECT s._src, count(r._rid) FROM sources s LEFT JOIN records r USING (_src)"
+            " GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        return [int(n) for _, n in rows]
+
+    def flag_counts(self, lookups: Sequence[Lookup]) -> dict[tuple[str, str, str], int]:
+        """How many rows each standardisation flag hit: (table, column, flag) → rows."""
+        counts: dict[tuple[str, str, str], int] = {}
+        for lk in lookups:
+            if "flag" not in lk.table.column_names or lk.table.column("flag").null_count == len(
+                lk.table
+            ):
+                continue
+            self._con.register("lk_flags", lk.table.select(["raw", "flag"]))
+            rows = self._con.execute(
+                f"SELECT f.flag, count(*) FROM {quote(lk.source_table)} t"
+                f" JOIN lk_flags f ON f.raw = t.{quote(lk.column)}"
+                " WHERE f.flag IS NOT NULL GROUP BY f.flag"
+            ).fetchall()
+            self._con.unregister("lk_flags")
+            for flag, n in rows:
+                counts[(lk.source_table, lk.column, str(flag))] = int(n)
+        return counts
+
+    def records(self, rids: Sequence[int] | None, fields: Sequence[str]) -> pa.Table:
+        cols = ", ".join(["_rid", "_src", "_id", *(quote(f) for f in fields)])
+        if rids is None:
+            return self._arrow(f"SELECT {cols} FROM records ORDER BY _rid")
+        self._con.register("want", pa.table({"rid": pa.array(list(rids), pa.int64())}))
+        result = self._arrow(
+            f"SELECT {cols} FROM records WHERE _rid IN (SELECT rid FROM want) ORDER BY _rid"
+        )
+        self._con.unregister("want")
+        return result
+
+    def record_columns(self) -> list[str]:
+        return [str(r[0]) for r in self._con.execute("DESCRIBE records").fetchall()]
+
+    def find_records(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        """Map (source index, record id) to `_rid` for the keys that exist."""
+        found: dict[tuple[int, str], int] = {}
+        for src, rid in keys:
+            row = _first(
+                self._con.execute("SELECT _rid FROM records WHERE _src = ? AND _id = ?", [src, rid])
+            )
+            if row is not None:
+                found[(src, rid)] = int(row[0])
+        return found
+
+    def column_stats(self, fields: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """(non-null count, distinct count) per standardised field."""
+        stats = {}
+        for f in fields:
+            row = _first(
+                self._con.execute(
+                    f"SELECT count({quote(f)}), approx_count_distinct({quote(f)}) FROM records"
+                )
+            ) or (0, 0)
+            stats[f] = (int(row[0]), int(row[1]))
+        return stats
+
+    # --- frequencies --------------------------------------------------------------------------
+
+    def add_term_frequencies(self, fields: Sequence[str]) -> None:
+        """Add `<field>__tf`: the share of non-null records holding the same value."""
+        if not fields:
+            return
+        joins, cols = [], []
+        for i, f in enumerate(fields):
+            self._con.execute(
+                f"CREATE OR REPLACE TABLE {quote('tf__' + f)} AS SELECT {quote(f)} AS value,"
+                " count(*)::DOUBLE / sum(count(*)) OVER () AS tf"
+                f" FROM records WHERE {quote(f)} IS NOT NULL GROUP BY 1"
+            )
+            joins.append(f"LEFT JOIN {quote('tf__' + f)} t{i} ON t{i}.value = rec.{quote(f)}")
+            cols.append(f"t{i}.tf AS {quote(f + '__tf')}")
+        self._con.execute(
+            f"CREATE OR REPLACE TABLE records AS SELECT rec.*, {', '.join(cols)}"
+            f" FROM records rec {' '.join(joins)} ORDER BY rec._rid"
+        )
+
+    def term_frequency(self, field: str, value: str) -> float | None:
+        row = _first(
+            self._con.execute(f"SELECT tf FROM {quote('tf__' + field)} WHERE value = ?", [value])
+        )
+        return None if row is None else float(row[0])
+
+    def exact_agreement(self, fields: Sequence[str], across_only: bool) -> dict[str, float]:
+        """P(two random records agree exactly on a field | both non-null), computed exactly.
+
+        With `across_only`, the random pair is drawn from two different sources.
+        """
+        out = {}
+        for f in fields:
+            col = quote(f)
+            if across_only:
+                row = _first(
+                    self._con.execute(
+                        f"""
+                    WITH c AS (SELECT {col} AS v, _src, count(*)::DOUBLE AS n FROM records
+                               WHERE {col} IS NOT NULL GROUP BY 1, 2),
+                         v AS (SELECT sum(n) AS n, sum(n * n) AS nn FROM c GROUP BY v),
+                         s AS (SELECT sum(n) AS n FROM c GROUP BY _src)
+                    SELECT (SELECT sum(n * n - nn) / 2 FROM v),
+                           ((SELECT sum(n) FROM s) ^ 2 - (SELECT sum(n * n) FROM s)) / 2
+                    """
+                    )
+                )
+            else:
+                row = _first(
+                    self._con.execute(
+                        f"""
+                    WITH v AS (SELECT count(*)::DOUBLE AS n FROM records
+                               WHERE {col} IS NOT NULL GROUP BY {col})
+                    SELECT sum(n * (n - 1)) / 2, (sum(n) * (sum(n) - 1)) / 2 FROM v
+                    """
+                    )
+                )
+            agree, total = row if row is not None else (None, None)
+            out[f] = float(agree) / float(total) if agree is not None and total else 0.0
+        return out
+
+    # --- blocking -----------------------------------------------------------------------------
+
+    def block(
+        self, rules: Sequence[BlockingRule], max_block_size: int, across_only: bool
+    ) -> list[BlockingReport]:
+        """Select candidate pairs: records agreeing on all fields of at least one rule.
+
+        A key shared by more than `max_block_size` records is skipped for that rule, so one
+        call-centre phone cannot explode into millions of pairs; it is reported instead.
+        """
+        keys = []
+        for k, rule in enumerate(rules):
+            cols = ", ".join(quote(f) for f in rule.fields)
+            not_null = " AND ".join(f"{quote(f)} IS NOT NULL" for f in rule.fields)
+            keys.append(f"CASE WHEN {not_null} THEN hash({cols}) END AS k{k}")
+        self._con.execute(
+            f"CREATE OR REPLACE TABLE blocking_keys AS SELECT _rid, _src, {', '.join(keys)}"
+            " FROM records"
+        )
+        reports = []
+        for k, rule in enumerate(rules):
+            cols = ", ".join(quote(f) for f in rule.fields)
+            not_null = " AND ".join(f"{quote(f)} IS NOT NULL" for f in rule.fields)
+            capped = self._con.execute(
+                f"SELECT concat_ws(' & ', {cols}), count(*) AS n FROM records WHERE {not_null}"
+                f" GROUP BY {cols} HAVING count(*) > ? ORDER BY n DESC, 1",
+                [max_block_size],
+            ).fetchall()
+            if capped:
+                self._con.execute(
+                    f"UPDATE blocking_keys SET k{k} = NULL WHERE k{k} IN"
+                    f" (SELECT k{k} FROM blocking_keys GROUP BY k{k} HAVING count(*) > ?)",
+                    [max_block_size],
+                )
+            reports.append((rule, [(str(v), int(n)) for v, n in capped]))
+
+        across = " AND a._src <> b._src" if across_only else ""
+        selects = []
+        for k, _ in enumerate(rules):
+            earlier = " AND ".join(f"NOT coalesce(a.k{j} = b.k{j}, false)" for j in range(k))
+            where = f" WHERE {earlier}" if earlier else ""
+            selects.append(
+                f"SELECT a._rid AS l, b._rid AS r, {k}::TINYINT AS rule FROM blocking_keys a"
+                f" JOIN blocking_keys b ON a.k{k} = b.k{k} AND a._rid < b._rid{across}{where}"
+            )
+        self._con.execute("CREATE OR REPLACE TABLE candidates AS " + " UNION ALL ".join(selects))
+        counts = dict(
+            self._con.execute("SELECT rule, count(*) FROM candidates GROUP BY rule").fetchall()
+        )
+        return [
+            BlockingReport(
+                rule=rule,
+                pairs=int(counts.get(k, 0)),
+                capped_keys=capped[:5],
+                capped_key_count=len(capped),
+            )
+            for k, (rule, capped) in enumerate(reports)
+        ]
+
+    def estimate_pairs(self, rule: BlockingRule, max_block_size: int, across_only: bool) -> int:
+        """Pairs a blocking rule would select on its own, after capping hot keys."""
+        cols = ", ".join(quote(f) for f in rule.fields)
+        not_null = " AND ".join(f"{quote(f)} IS NOT NULL" for f in rule.fields)
+        if across_only:
+            sql = (
+                f"WITH k AS (SELECT {cols}, _src, count(*)::DOUBLE AS n FROM records"
+                f" WHERE {not_null} GROUP BY ALL),"
+                f" g AS (SELECT sum(n) AS n, sum(n * n) AS nn FROM k GROUP BY {cols})"
+                " SELECT sum((n * n - nn) / 2) FROM g WHERE n <= ?"
+            )
+        else:
+            sql = (
+                f"WITH g AS (SELECT count(*)::DOUBLE AS n FROM records WHERE {not_null}"
+                f" GROUP BY {cols}) SELECT sum(n * (n - 1) / 2) FROM g WHERE n <= ?"
+            )
+        row = _first(self._con.execute(sql, [max_block_size]))
+        return int(row[0] or 0) if row else 0
+
+    def candidate_count(self) -> int:
+        (n,) = _first(self._con.execute("SELECT count(*) FROM candidates")) or (0,)
+        return int(n)
+
+    # --- comparing and scoring ----------------------------------------------------------------
+
+    def _vectors_select(
+        self,
+        comparisons: Sequence[ComparisonConfig],
+        tf_fields: Sequence[str],
+        rules: Sequence[Sequence[Criterion]],
+    ) -> str:
+        cols = [f"{vector_sql(c)} AS g{i}" for i, c in enumerate(comparisons)]
+        for i, c in enumerate(comparisons):
+            if c.field in tf_fields and isinstance(c.levels[0], ExactLevel):
+                f = quote(c.field)
+                cols.append(
+                    f"CASE WHEN l.{f} = r.{f} THEN l.{quote(c.field + '__tf')} END AS tf{i}"
+                )
+        if rules:
+            whens = " ".join(f"WHEN {criteria_sql(r)} THEN {k}" for k, r in enumerate(rules))
+            cols.append(f"(CASE {whens} END)::SMALLINT AS match_rule")
+        else:
+            cols.append("NULL::SMALLINT AS match_rule")
+        return ", ".join(cols)
+
+    def compare(
+        self,
+        comparisons: Sequence[ComparisonConfig],
+        rules: Sequence[Sequence[Criterion]],
+        tf_fields: Sequence[str],
+    ) -> int:
+        """Compute the comparison vector of every candidate pair into `pairs`."""
+        self._comparisons = list(comparisons)
+        select = self._vectors_select(comparisons, tf_fields, rules)
+        self._con.execute(
+            f"CREATE OR REPLACE TABLE pairs AS SELECT c.l, c.r, {select}"
+            " FROM candidates c JOIN records l ON l._rid = c.l JOIN records r ON r._rid = c.r"
+        )
+        self._con.execute("DROP TABLE IF EXISTS candidates")
+        (n,) = _first(self._con.execute("SELECT count(*) FROM pairs")) or (0,)
+        return int(n)
+
+    def vector_counts(self, comparisons: Sequence[ComparisonConfig]) -> pa.Table:
+        """How many candidate pairs share each comparison vector: the input of EM."""
+        g = ", ".join(f"g{i}" for i in range(len(comparisons)))
+        return self._arrow(f"SELECT {g}, count(*) AS n FROM pairs GROUP BY ALL ORDER BY ALL")
+
+    def random_pair_level_counts(
+        self,
+        comparisons: Sequence[ComparisonConfig],
+        max_pairs: int,
+        seed: int,
+        across_only: bool,
+    ) -> pa.Table:
+        """Comparison vectors of random record pairs (for u), as counts per vector.
+
+        Pairs are drawn with a seeded hash, not `random()`, so the draw does not depend on
+        thread scheduling: a rerun samples the same pairs.
+        """
+        n = self._n_records
+        select = self._vectors_select(comparisons, (), ())
+        across = " AND l._src <> r._src" if across_only else ""
+        g = ", ".join(f"g{i}" for i in range(len(comparisons)))
+        return self._arrow(
+            f"""
+            WITH draws AS (
+                SELECT (hash(i, ?, 'l') % ?)::BIGINT AS a, (hash(i, ?, 'r') % ?)::BIGINT AS b
+                FROM range(?) t(i)
+            )
+            SELECT {g}, count(*) AS n FROM (
+                SELECT {select} FROM draws
+                JOIN records l ON l._rid = draws.a JOIN records r ON r._rid = draws.b
+                WHERE draws.a <> draws.b{across}
+            ) GROUP BY ALL ORDER BY ALL
+            """,
+            [seed, n, seed, n, max_pairs],
+        )
+
+    def score(self, prior_weight: float, weights: Sequence[FieldWeights]) -> None:
+        """Score every compared pair into `scored` (weight and probability)."""
+        terms = [_num(prior_weight)]
+        for i, fw in enumerate(weights):
+            cases = " ".join(f"WHEN {k} THEN {_num(w)}" for k, w in enumerate(fw.level_weights))
+            base = f"(CASE g{i} {cases} ELSE 0.0 END)"
+            if fw.tf_m_exact is not None:
+                tf = f"log2({_num(fw.tf_m_exact)} / greatest(tf{i}, {_num(fw.tf_u_floor)}))"
+                base = f"(CASE WHEN g{i} = 0 AND tf{i} IS NOT NULL THEN {tf} ELSE {base} END)"
+            terms.append(base)
+        weight = " + ".join(terms)
+        self._con.execute(
+            f"CREATE OR REPLACE TABLE scored AS SELECT l, r, match_rule, {weight} AS match_weight"
+            " FROM pairs"
+        )
+        self._con.execute(
+            "ALTER TABLE scored ADD COLUMN match_probability DOUBLE;"
+            " UPDATE scored SET match_probability = 1.0 / (1.0 + pow(2.0, -match_weight))"
+        )
+
+    def weight_histogram(self, bins: Sequence[float]) -> list[int]:
+        edges = list(bins)
+        cases = " ".join(f"WHEN match_weight < {_num(b)} THEN {i}" for i, b in enumerate(edges))
+        rows = dict(
+            self._con.execute(
+                f"SELECT CASE {cases} ELSE {len(edges)} END AS b, count(*) FROM scored GROUP BY b"
+            ).fetchall()
+        )
+        return [int(rows.get(i, 0)) for i in range(len(edges) + 1)]
+
+    def linked_pairs(self, threshold: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Pairs at or above the threshold, or matched by a deterministic rule."""
+        t = self._arrow(
+            "SELECT l, r FROM scored WHERE match_probability >= ? OR match_rule IS NOT NULL",
+            [threshold],
+        )
+        return (
+            t.column("l").to_numpy().astype(np.int64),
+            t.column("r").to_numpy().astype(np.int64),
+        )
+
+    def pairs_within(
+        self, component: npt.NDArray[np.int64]
+    ) -> tuple[
+        npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]
+    ]:
+        """Every scored pair whose records share a component (label -1 = singleton, skipped).
+
+        Returns l, r, match probability and whether a deterministic rule matched.
+        """
+        rids = np.flatnonzero(component >= 0).astype(np.int64)
+        comp = pa.table({"rid": rids, "c": component[rids]})
+        self._con.register("comp", comp)
+        t = self._arrow(
+            "SELECT s.l, s.r, s.match_probability AS p, s.match_rule IS NOT NULL AS ruled"
+            " FROM scored s JOIN comp a ON a.rid = s.l JOIN comp b ON b.rid = s.r"
+            " WHERE a.c = b.c ORDER BY s.l, s.r"
+        )
+        self._con.unregister("comp")
+        return (
+            t.column("l").to_numpy().astype(np.int64),
+            t.column("r").to_numpy().astype(np.int64),
+            t.column("p").to_numpy().astype(np.float64),
+            t.column("ruled").to_numpy(zero_copy_only=False).astype(np.bool_),
+        )
+
+    # --- output -------------------------------------------------------------------------------
+
+    def write_clusters(
+        self, cluster_of: npt.NDArray[np.int64], path: Path, with_source: bool
+    ) -> None:
+        """Write `[source,]record_id,cluster_id` in input order; a cluster is named by its
+        first record, so a rerun on the same data writes the same ids."""
+        self._con.register(
+            "clusters_in", pa.table({"rid": np.arange(len(cluster_of)), "c": cluster_of})
+        )
+        head = "s.name AS source, " if with_source else ""
+        rep = "s2.name || ':' || rep._id" if with_source else "rep._id"
+        self._con.execute(
+            f"""
+            COPY (
+                SELECT {head}rec._id AS record_id, {rep} AS cluster_id
+                FROM records rec
+                JOIN clusters_in ci ON ci.rid = rec._rid
+                JOIN records rep ON rep._rid = ci.c
+                JOIN sources s ON s._src = rec._src
+                JOIN sources s2 ON s2._src = rep._src
+                ORDER BY rec._rid
+            ) TO '{_path_literal(path)}' (HEADER, DELIMITER ',')
+            """
+        )
+        self._con.unregister("clusters_in")
+
+    def write_pairs(self, path: Path, with_source: bool, rule_names: Sequence[str]) -> int:
+        names = pa.table(
+            {"k": pa.array(range(len(rule_names)), pa.int16()), "name": list(rule_names)}
+        )
+        self._con.register("rule_names", names)
+        src = (
+            "sl.name AS source_l, a._id AS record_id_l, sr.name AS source_r, b._id AS record_id_r"
+            if with_source
+            else "a._id AS record_id_l, b._id AS record_id_r"
+        )
+        self._con.execute(
+            f"""
+            COPY (
+                SELECT {src}, s.match_weight, s.match_probability, rn.name AS match_rule
+                FROM scored s
+                JOIN records a ON a._rid = s.l JOIN records b ON b._rid = s.r
+                JOIN sources sl ON sl._src = a._src JOIN sources sr ON sr._src = b._src
+                LEFT JOIN rule_names rn ON rn.k = s.match_rule
+                ORDER BY s.match_weight DESC, s.l, s.r
+            ) TO '{_path_literal(path)}' (HEADER, DELIMITER ',')
+            """
+        )
+        self._con.unregister("rule_names")
+        (n,) = _first(self._con.execute("SELECT count(*) FROM scored")) or (0,)
+        return int(n)
+
+
+def _path_literal(path: Path) -> str:
+    # COPY ... TO does not take a prepared parameter; escape the one character that matters.
+    return str(path).replace("'", "''")

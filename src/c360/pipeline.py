@@ -1,0 +1,459 @@
+"""The one place that fixes the order of stages.
+
+    sources ─▶ mapping ─▶ standardize ─▶ resolve (block → compare → train → score → cluster) ─▶ output
+
+`run_job` is the whole of `c360 dedupe` and `c360 link`; `prepare_job` stops after
+standardisation (for `--show-config` and `explain`).
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from c360.config import ComparisonConfig, ConflictConfig, JobConfig
+from c360.engines.base import BlockingReport, Lookup
+from c360.engines.duckdb.engine import DuckDBEngine
+from c360.errors import ConfigError, MappingError, ResolveError
+from c360.mapping import ColumnProfile, detect_columns
+from c360.model import ColumnMapping, FieldKind
+from c360.progress import Reporter
+from c360.resolve import training
+from c360.resolve.blocking import BlockingChoice, choose_blocking
+from c360.resolve.clustering import ClusterStats, Conflict, cluster
+from c360.resolve.defaults import default_comparison
+from c360.resolve.fellegi_sunter import MatchModel
+from c360.resolve.levels import raw_field, roots_field
+from c360.sources.files import LoadedSource, SourceFile, load_source
+from c360.standardize import ColumnPlan, output_fields, standardize_values
+from c360.standardize.dates import infer_date_order
+
+__all__ = [
+    "BlockingDone",
+    "Clustered",
+    "FieldsDetected",
+    "JobResult",
+    "JobSpec",
+    "ModelTrained",
+    "PreparedJob",
+    "SourcesLoaded",
+    "prepare_job",
+    "run_job",
+    "train_on_prepared",
+]
+
+Mode = Literal["dedupe", "link"]
+_SAMPLE_ROWS = 2_000
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    paths: list[Path]
+    mode: Mode
+    config: JobConfig
+    across_only: bool = False
+    output: Path | None = None
+    pairs_output: Path | None = None
+    quarantine_output: Path | None = None
+    model_input: Path | None = None
+    model_output: Path | None = None
+
+
+# --- events the reporter shows ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourcesLoaded:
+    sources: list[LoadedSource]
+
+
+@dataclass(frozen=True)
+class FieldsDetected:
+    source: str
+    mappings: list[ColumnMapping]
+
+
+@dataclass(frozen=True)
+class Standardized:
+    records: int
+    flags: dict[tuple[str, str, str], int]
+
+
+@dataclass(frozen=True)
+class BlockingDone:
+    choice: BlockingChoice
+    reports: list[BlockingReport]
+    candidates: int
+
+
+@dataclass(frozen=True)
+class ModelTrained:
+    model: MatchModel
+    conflicts: list[ConflictConfig]
+    reused: bool
+
+
+@dataclass(frozen=True)
+class Clustered:
+    records: int
+    clusters: int
+    links: int
+    stats: ClusterStats
+
+
+@dataclass
+class PreparedJob:
+    """A job read, mapped and standardised: the engine holds `records`."""
+
+    spec: JobSpec
+    engine: DuckDBEngine
+    sources: list[LoadedSource]
+    mappings: dict[str, list[ColumnMapping]]
+    config: JobConfig
+    fields: dict[str, FieldKind]
+    n_records: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    config: JobConfig
+    sources: list[LoadedSource]
+    model: MatchModel
+    records: int
+    clusters: int
+    candidates: int
+    links: int
+    timings: dict[str, float]
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+
+
+# --- stages ---------------------------------------------------------------------------------
+
+
+def _load(spec: JobSpec, engine: DuckDBEngine, reporter: Reporter) -> list[LoadedSource]:
+    files = [SourceFile.from_path(p) for p in spec.paths]
+    names = [f.name for f in files]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(
+            f"two inputs share the name {repeated[0]!r} (sources are named by file stem)",
+            hint="rename one of the files",
+        )
+    loaded = []
+    with reporter.step("Reading sources", total=len(files)) as advance:
+        for i, f in enumerate(files):
+            loaded.append(load_source(engine, f, i, spec.config.id_column))
+            advance(1)
+    for s in loaded:
+        if s.encoding != "utf-8":
+            reporter.warn(f"{s.file.path}: not UTF-8; read as {s.encoding}")
+    reporter.event(SourcesLoaded(loaded))
+    return loaded
+
+
+def _detect(
+    spec: JobSpec, engine: DuckDBEngine, sources: list[LoadedSource], reporter: Reporter
+) -> dict[str, list[ColumnMapping]]:
+    overrides = spec.config.fields
+    all_columns = {c for s in sources for c in s.columns}
+    unknown = sorted(set(overrides) - all_columns)
+    if unknown:
+        raise ConfigError(
+            f"fields: column {unknown[0]!r} is in no input",
+            hint=f"columns are: {', '.join(sorted(all_columns))}",
+        )
+    mappings = {}
+    for s in sources:
+        sample = engine.sample_rows(s.table, _SAMPLE_ROWS)
+        nulls = engine.null_counts(s.table, s.columns)
+        rows = max(s.accepted, 1)
+        profiles = [
+            ColumnProfile(
+                name=c,
+                sample=[v for v in sample.column(c).to_pylist() if v is not None],
+                null_share=nulls[c] / rows,
+            )
+            for c in s.columns
+        ]
+        found = detect_columns(profiles, spec.config.id_column, overrides)
+        if not any(m.kind not in (FieldKind.IGNORE,) for m in found):
+            raise MappingError(
+                f"{s.file.path}: no column to match on"
+                + (" besides the id column" if spec.config.id_column else ""),
+                hint="a file needs at least one usable column (name, email, phone, …)",
+            )
+        mappings[s.file.name] = found
+        reporter.event(FieldsDetected(s.file.name, found))
+    return mappings
+
+
+def _plans(
+    engine: DuckDBEngine, source: LoadedSource, mappings: list[ColumnMapping], config: JobConfig
+) -> list[ColumnPlan]:
+    kinds = {m.kind for m in mappings}
+    plans = []
+    for m in mappings:
+        if m.kind is FieldKind.IGNORE:
+            continue
+        order = "mdy" if config.standardize.default_region == "US" else "dmy"
+        if m.kind is FieldKind.BIRTH_DATE:
+            if config.standardize.date_order != "auto":
+                order = config.standardize.date_order
+            else:
+                values = engine.distinct_values(source.table, m.column).to_pylist()
+                order = infer_date_order(values, default=order)
+        plans.append(
+            ColumnPlan(
+                mapping=m,
+                split_full_name=(
+                    m.kind is FieldKind.FULL_NAME
+                    and not kinds & {FieldKind.GIVEN_NAME, FieldKind.FAMILY_NAME}
+                    and m.field == "full_name"
+                ),
+                split_house_number=(
+                    m.kind is FieldKind.STREET
+                    and FieldKind.HOUSE_NUMBER not in kinds
+                    and m.field == "street"
+                ),
+                date_order=order,
+            )
+        )
+    return plans
+
+
+def _field_kinds(plans: list[ColumnPlan]) -> dict[str, FieldKind]:
+    kinds: dict[str, FieldKind] = {}
+    for p in plans:
+        for f in output_fields(p):
+            if f.endswith("__roots"):
+                continue
+            if p.split_full_name:
+                kinds[f] = FieldKind.GIVEN_NAME if f == "given_name" else FieldKind.FAMILY_NAME
+            elif f == "house_number":
+                kinds[f] = FieldKind.HOUSE_NUMBER
+            else:
+                kinds[f] = p.mapping.kind
+    return kinds
+
+
+def _effective_config(config: JobConfig, fields: dict[str, FieldKind]) -> JobConfig:
+    """Fill what the user left to detection: comparisons for the fields present."""
+    comparisons: list[ComparisonConfig]
+    if config.comparisons is None:
+        comparisons = [
+            c for f, kind in fields.items() if (c := default_comparison(f, kind, fields))
+        ]
+    else:
+        comparisons = list(config.comparisons)
+    for i, c in enumerate(comparisons):
+        if c.field not in fields:
+            raise ConfigError(
+                f"comparisons.{i}.field: unknown field {c.field!r}",
+                hint=f"fields in this job: {', '.join(sorted(fields))}",
+            )
+        for j, level in enumerate(c.levels):
+            other = getattr(level, "other", None)
+            if other is not None and other not in fields:
+                raise ConfigError(f"comparisons.{i}.levels.{j}.other: unknown field {other!r}")
+            if level.type == "nickname" and fields[c.field] is not FieldKind.GIVEN_NAME:
+                raise ConfigError(
+                    f"comparisons.{i}.levels.{j}: nickname applies to given names only"
+                )
+    for i, r in enumerate(config.rules):
+        for j, crit in enumerate(r.all):
+            if crit.field not in fields:
+                raise ConfigError(
+                    f"rules.{i}.all.{j}.field: unknown field {crit.field!r} in rule {r.name!r}",
+                    hint=f"fields in this job: {', '.join(sorted(fields))}",
+                )
+    if config.conflicts is not None:
+        for i, cf in enumerate(config.conflicts):
+            if cf.field not in fields:
+                raise ConfigError(f"conflicts.{i}.field: unknown field {cf.field!r}")
+    if not comparisons and not config.rules:
+        raise MappingError("nothing to compare: no field has a comparison and there is no rule")
+    return config.model_copy(update={"comparisons": comparisons})
+
+
+def _standardize(
+    spec: JobSpec,
+    engine: DuckDBEngine,
+    sources: list[LoadedSource],
+    mappings: dict[str, list[ColumnMapping]],
+    reporter: Reporter,
+) -> tuple[dict[str, FieldKind], int]:
+    plans = {s.file.name: _plans(engine, s, mappings[s.file.name], spec.config) for s in sources}
+    distinct = {
+        (s.table, p.mapping.column): engine.distinct_values(s.table, p.mapping.column).to_pylist()
+        for s in sources
+        for p in plans[s.file.name]
+    }
+    lookups = []
+    with reporter.step("Standardising values", total=sum(map(len, distinct.values()))) as advance:
+        for s in sources:
+            for p in plans[s.file.name]:
+                values = distinct[(s.table, p.mapping.column)]
+                table = standardize_values(p, values, spec.config.standardize, advance)
+                lookups.append(Lookup(s.table, p.mapping.column, table))
+    fields: dict[str, FieldKind] = {}
+    for s in sources:
+        fields.update(_field_kinds(plans[s.file.name]))
+    exact_rule_fields = {c.field for r in spec.config.rules for c in r.all if c.match == "exact"}
+    raw = [
+        (s.table, p.mapping.column, raw_field(p.mapping.field))
+        for s in sources
+        for p in plans[s.file.name]
+        if p.mapping.field in exact_rule_fields
+    ]
+    with reporter.step("Building records"):
+        n = engine.build_records(
+            [(s.table, s.file.name) for s in sources],
+            [spec.config.id_column] * len(sources),
+            lookups,
+            [*fields, *(roots_field(f) for f, k in fields.items() if k is FieldKind.GIVEN_NAME)],
+            raw,
+        )
+    reporter.event(Standardized(n, engine.flag_counts(lookups)))
+    return fields, n
+
+
+def prepare_job(
+    spec: JobSpec, reporter: Reporter, engine: DuckDBEngine | None = None
+) -> PreparedJob:
+    """Read, map and standardise; return the job ready for resolution."""
+    engine = engine or DuckDBEngine()
+    timings: dict[str, float] = {}
+    with _timed(timings, "read"):
+        sources = _load(spec, engine, reporter)
+    with _timed(timings, "detect"):
+        mappings = _detect(spec, engine, sources, reporter)
+    with _timed(timings, "standardize"):
+        fields, n = _standardize(spec, engine, sources, mappings, reporter)
+    config = _effective_config(spec.config, fields)
+    return PreparedJob(spec, engine, sources, mappings, config, fields, n, timings)
+
+
+def _auto_conflicts(model: MatchModel, fields: dict[str, FieldKind]) -> list[ConflictConfig]:
+    """Identifiers become hard conflicts when true matches almost never disagree on them.
+
+    The trained m of the 'else' level says how often a match disagrees beyond a typo; an id
+    that disagrees in over 1% of matches (re-keyed, recycled) would split real customers.
+    """
+    conflicts = []
+    for p in model.fields:
+        if fields.get(p.field) is FieldKind.NATIONAL_ID and p.m[-1] < 0.01:
+            conflicts.append(ConflictConfig(field=p.field, tolerance=1))
+    return conflicts
+
+
+def train_on_prepared(job: PreparedJob, reporter: Reporter) -> tuple[MatchModel, int]:
+    """Block, compare and train (or load) the model; returns it with the candidate count."""
+    spec, engine, config, timings = job.spec, job.engine, job.config, job.timings
+    across_only = spec.mode == "link" and spec.across_only
+    assert config.comparisons is not None
+    with _timed(timings, "block"), reporter.step("Blocking"):
+        tf_fields = [c.field for c in config.comparisons if c.term_frequency]
+        engine.add_term_frequencies(tf_fields)
+        cap = config.blocking.max_block_size
+        choice = choose_blocking(
+            config.blocking,
+            config.rules,
+            set(job.fields),
+            job.n_records,
+            lambda rule: engine.estimate_pairs(rule, cap, across_only),
+        )
+        reports = engine.block(choice.rules, cap, across_only)
+        candidates = sum(r.pairs for r in reports)
+    reporter.event(BlockingDone(choice, reports, candidates))
+    if candidates == 0:
+        reporter.warn("blocking found no candidate pairs: every record is its own customer")
+
+    with _timed(timings, "compare"), reporter.step(f"Comparing {candidates:,} pairs"):
+        engine.compare(config.comparisons, [r.all for r in config.rules], tf_fields)
+
+    with _timed(timings, "train"), reporter.step("Training the model (u sampling, EM)"):
+        if spec.model_input is not None:
+            model = training.load_model(spec.model_input, config.comparisons)
+        else:
+            model = training.train(engine, config, job.n_records, candidates, across_only)
+        if spec.model_output is not None:
+            spec.model_output.write_text(model.to_json(), encoding="utf-8")
+    return model, candidates
+
+
+def run_job(spec: JobSpec, reporter: Reporter) -> JobResult:
+    """Run a whole dedupe/link job and write its outputs."""
+    job = prepare_job(spec, reporter)
+    engine, config, timings = job.engine, job.config, job.timings
+    if job.n_records < 2:
+        raise ResolveError("fewer than two records: nothing to match")
+    model, candidates = train_on_prepared(job, reporter)
+    conflicts = (
+        config.conflicts if config.conflicts is not None else _auto_conflicts(model, job.fields)
+    )
+    config = config.model_copy(update={"conflicts": conflicts})
+    reporter.event(ModelTrained(model, conflicts, spec.model_input is not None))
+
+    with _timed(timings, "score"), reporter.step("Scoring pairs"):
+        engine.score(model.prior_weight, model.field_weights())
+
+    threshold = config.clustering.threshold
+    with _timed(timings, "cluster"):
+        linked = engine.linked_pairs(threshold)
+        conflict_specs = [Conflict(c.field, c.tolerance) for c in conflicts]
+        with reporter.step("Clustering", total=None) as advance:
+            cluster_of, stats = cluster(
+                job.n_records,
+                linked,
+                engine.pairs_within,
+                lambda rids: training.conflict_values(engine, rids, [c.field for c in conflicts]),
+                conflict_specs,
+                threshold,
+                config.clustering.min_mean_probability,
+                advance,
+            )
+    n_clusters = len(set(cluster_of.tolist()))
+    reporter.event(Clustered(job.n_records, n_clusters, len(linked[0]), stats))
+
+    with _timed(timings, "write"), reporter.step("Writing outputs"):
+        with_source = spec.mode == "link"
+        if spec.output is not None:
+            engine.write_clusters(cluster_of, spec.output, with_source)
+        if spec.pairs_output is not None:
+            engine.write_pairs(spec.pairs_output, with_source, [r.name for r in config.rules])
+        if spec.quarantine_output is not None:
+            _write_quarantine(spec.quarantine_output, job.sources)
+    engine.close()
+    return JobResult(
+        config=config,
+        sources=job.sources,
+        model=model,
+        records=job.n_records,
+        clusters=n_clusters,
+        candidates=candidates,
+        links=len(linked[0]),
+        timings=timings,
+    )
+
+
+def _write_quarantine(path: Path, sources: list[LoadedSource]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["source", "line", "row", "reason", "raw"])
+        for s in sources:
+            for q in s.quarantined:
+                writer.writerow([q.source, q.line or "", q.row or "", q.reason, q.raw])

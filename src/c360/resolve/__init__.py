@@ -1,0 +1,1 @@
+"""Identity resolution: block → compare → score (rules + Fellegi–Sunter) → cluster."""

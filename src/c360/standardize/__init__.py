@@ -1,0 +1,120 @@
+"""Standardisation: raw source values → the shared model's comparable values.
+
+One module per kind of value, each backed by a library made for it. The batch path applies a
+standardiser to the *distinct* values of a column only (a city column of a million rows has a few
+thousand values) and lets the engine join the results back; the real-time path calls the same
+functions on one record, so both see the same values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from c360.config import StandardizeConfig
+from c360.model import ColumnMapping, FieldKind
+from c360.standardize import addresses, dates, emails, identifiers, names, phones
+from c360.standardize.text import fold
+
+__all__ = ["ColumnPlan", "output_fields", "standardize_values"]
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How one mapped column is standardised in the context of its source's other columns."""
+
+    mapping: ColumnMapping
+    split_full_name: bool = False
+    split_house_number: bool = False
+    date_order: str = "mdy"
+
+
+def output_fields(plan: ColumnPlan) -> list[str]:
+    """The standardised columns a plan produces (list-valued ones end in `__roots`)."""
+    f, kind = plan.mapping.field, plan.mapping.kind
+    if kind is FieldKind.IGNORE:
+        return []
+    if kind is FieldKind.GIVEN_NAME:
+        return [f, f"{f}__roots"]
+    if kind is FieldKind.FULL_NAME and plan.split_full_name:
+        return ["given_name", "given_name__roots", "family_name"]
+    if kind is FieldKind.STREET and plan.split_house_number:
+        return [f, "house_number"]
+    return [f]
+
+
+def _standardize_one(plan: ColumnPlan, value: str, settings: StandardizeConfig) -> dict[str, Any]:
+    f, kind = plan.mapping.field, plan.mapping.kind
+    match kind:
+        case FieldKind.GIVEN_NAME:
+            given = names.given_name(value)
+            return {f: given, f"{f}__roots": names.name_roots(given) if given else None}
+        case FieldKind.FAMILY_NAME:
+            return {f: names.family_name(value)}
+        case FieldKind.FULL_NAME if plan.split_full_name:
+            parsed = names.full_name(value)
+            g = parsed.given_name
+            return {
+                "given_name": g,
+                "given_name__roots": names.name_roots(g) if g else None,
+                "family_name": parsed.family_name,
+            }
+        case FieldKind.EMAIL:
+            e = emails.email(value, provider_rules=settings.email_provider_rules)
+            return {f: e.value, "flag": e.flag}
+        case FieldKind.PHONE:
+            p = phones.phone(value, default_region=settings.default_region)
+            return {f: p.value, "flag": p.flag}
+        case FieldKind.BIRTH_DATE:
+            d = dates.birth_date(value, order=plan.date_order)
+            return {f: d.value, "flag": d.flag}
+        case FieldKind.STREET:
+            parts = addresses.street(value, split_house_number=plan.split_house_number)
+            out: dict[str, Any] = {f: parts.street}
+            if plan.split_house_number:
+                out["house_number"] = parts.house_number
+            return out
+        case FieldKind.HOUSE_NUMBER:
+            return {f: addresses.house_number(value)}
+        case FieldKind.CITY:
+            return {f: addresses.city(value)}
+        case FieldKind.REGION:
+            return {f: addresses.region(value)}
+        case FieldKind.POSTCODE:
+            return {f: addresses.postcode(value)}
+        case FieldKind.NATIONAL_ID | FieldKind.CUSTOMER_ID:
+            return {f: identifiers.identifier(value)}
+        case _:
+            return {f: fold(value)}
+
+
+def standardize_values(
+    plan: ColumnPlan,
+    values: Sequence[str],
+    settings: StandardizeConfig,
+    progress: Callable[[int], None] | None = None,
+) -> pa.Table:
+    """Standardise distinct raw values into a lookup table: `raw`, outputs…, `flag`."""
+    fields = output_fields(plan)
+    columns: dict[str, list[Any]] = {name: [] for name in ["raw", *fields, "flag"]}
+    step = 10_000
+    for i, value in enumerate(values):
+        out = _standardize_one(plan, value, settings)
+        columns["raw"].append(value)
+        for name in fields:
+            columns[name].append(out.get(name))
+        columns["flag"].append(out.get("flag"))
+        if progress is not None and (i + 1) % step == 0:
+            progress(step)
+    if progress is not None:
+        progress(len(values) % step)
+    schema = pa.schema(
+        [
+            pa.field(name, pa.list_(pa.string()) if name.endswith("__roots") else pa.string())
+            for name in columns
+        ]
+    )
+    return pa.table(columns, schema=schema)
