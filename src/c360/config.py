@@ -135,7 +135,7 @@ class BlockingConfig(_Strict):
         None, description="Each rule is a list of fields that must be equal; None = automatic."
     )
     max_block_size: int = Field(
-        200,
+        50,
         ge=2,
         description="A key shared by more records than this is skipped (and reported).",
     )

@@ -389,7 +389,7 @@ def train_on_prepared(job: PreparedJob, reporter: Reporter) -> tuple[MatchModel,
         if spec.model_input is not None:
             model = training.load_model(spec.model_input, config.comparisons)
         else:
-            model = training.train(engine, config, job.n_records, candidates, across_only)
+            model = training.train(engine, config, choice.rules, job.n_records, across_only)
         if spec.model_output is not None:
             spec.model_output.write_text(model.to_json(), encoding="utf-8")
     return model, candidates

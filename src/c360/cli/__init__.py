@@ -23,8 +23,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 IdColumn = Annotated[
     str | None,
@@ -192,20 +192,10 @@ def explain(
 def main() -> None:
     """Entry point: user mistakes print as one clear message, never a traceback."""
     try:
-        app(standalone_mode=False)
+        app()
     except C360Error as e:
         console.print(f"[bold red]error:[/] {e}", highlight=False)
         sys.exit(2)
-    except typer.Abort:
-        console.print("aborted")
-        sys.exit(130)
     except KeyboardInterrupt:
         console.print("interrupted")
         sys.exit(130)
-    except Exception as e:  # click's usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise

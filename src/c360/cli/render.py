@@ -131,9 +131,8 @@ class RichReporter:
             "Match model (loaded)"
             if event.reused
             else (
-                f"Match model (EM: {model.em_iterations} iterations;"
-                f" {model.candidate_match_share:.1%} of candidates match;"
-                f" prior weight {model.prior_weight:.2f})"
+                f"Match model (EM sessions: {len(model.sessions)};"
+                f" λ = {model.prior:.3g}, prior weight {model.prior_weight:.2f})"
             )
         )
         table = Table(title=title, title_justify="left")
@@ -153,6 +152,11 @@ class RichReporter:
                     f"[{'green' if weights[k] > 0 else 'red'}]{weights[k]:+.2f}[/]",
                 )
         self.console.print(table)
+        for t in model.sessions:
+            self.console.print(
+                f"  [dim]EM on {t.pairs:,} pairs agreeing on {' & '.join(t.fixed) or 'nothing'}:"
+                f" {t.iterations} iterations, {t.match_share:.1%} matches[/]"
+            )
         for c in event.conflicts:
             self.console.print(f"  hard conflict: {c.field} (beyond {c.tolerance} edit)")
 

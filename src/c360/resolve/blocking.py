@@ -32,7 +32,7 @@ def choose_blocking(
     fields: set[str],
     n_records: int,
     estimate_pairs: Callable[[BlockingRule], int],
-    pairs_per_record: int = 60,
+    pairs_per_record: int = 2,
 ) -> BlockingChoice:
     """Blocking rules for a job: the configured ones, or automatic ones within a pair budget."""
     rule_keys = [
@@ -40,7 +40,9 @@ def choose_blocking(
         for r in match_rules
         if any(c.match != "fuzzy" for c in r.all)
     ]
-    budget = max(pairs_per_record * n_records, 1_000_000)
+    # Per rule, not in total: a rule that pairs every record with many others (same first
+    # name and city) costs more to compare than the few duplicates it alone would find.
+    budget = max(pairs_per_record * n_records, 100_000)
     if config.rules is not None:
         for i, rule in enumerate(config.rules):
             unknown = [f for f in rule if f not in fields]

@@ -60,9 +60,11 @@ def default_comparison(
         case K.FULL_NAME | K.COMPANY:
             levels, tf = [ExactLevel(), _jw(0.92), _jw(0.8)], True
         case K.EMAIL:
-            levels = [ExactLevel(), _dl(1), _jw(0.9)]
-        case K.PHONE:
+            # No looser level: emails are built from names, so a fuzzy email level would
+            # count the name evidence twice (aaronwilliams@ ~ aaronwilliamson@).
             levels = [ExactLevel(), _dl(1)]
+        case K.PHONE:
+            levels = [ExactLevel(), _dl(1)]  # one mistyped digit
         case K.BIRTH_DATE:
             levels = [ExactLevel(), _dl(1), DayMonthSwappedLevel(), DateWithinLevel(days=366)]
         case K.STREET:

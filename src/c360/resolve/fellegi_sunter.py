@@ -8,11 +8,10 @@ Training needs no labels:
 - **u** from comparisons of random record pairs (nearly all are different people). The u of an
   exact level is computed exactly from value frequencies instead, since a million random pairs
   rarely agree on an email by chance.
-- **m** by expectation–maximisation over the candidate pairs, run on *counts of distinct
-  comparison vectors* (a few thousand rows) rather than on every pair. Within the candidates
-  both m and u are free: non-matches that blocking selected agree more often than random pairs,
-  and fixing u there would credit that agreement to matches. Only m is kept; the scoring u is
-  the random-pair u, and λ is the expected number of matches over all possible pairs.
+- **m** by expectation–maximisation with u fixed, run on *counts of distinct comparison
+  vectors* (a few thousand rows) rather than on every pair, in sessions: one per strong
+  blocking key, over the candidates agreeing on that key, learning m for the other fields.
+- **λ** as the fixed point of (expected matches among the candidates) / (all pairs).
 - Optional **labelled pairs** join EM with fixed responsibilities (1 for a match, 0 for not).
 """
 
@@ -31,9 +30,26 @@ from c360.config import ComparisonConfig, ExactLevel
 from c360.engines.base import FieldWeights
 from c360.resolve.levels import NULL_LEVEL
 
-__all__ = ["FieldParameters", "MatchModel", "estimate_m", "estimate_u"]
+__all__ = [
+    "FieldParameters",
+    "MatchModel",
+    "TrainingSession",
+    "estimate_m",
+    "estimate_prior",
+    "estimate_u",
+]
 
 _PROB_FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class TrainingSession:
+    """One EM run: candidate pairs agreeing exactly on `fixed`, whose m it cannot learn."""
+
+    fixed: tuple[str, ...]
+    pairs: int
+    iterations: int
+    match_share: float
 
 
 @dataclass(frozen=True)
@@ -71,8 +87,7 @@ class MatchModel:
 
     fields: tuple[FieldParameters, ...]
     prior: float
-    em_iterations: int
-    candidate_match_share: float
+    sessions: tuple[TrainingSession, ...] = ()
 
     @property
     def prior_weight(self) -> float:
@@ -96,8 +111,11 @@ class MatchModel:
     def to_json(self) -> str:
         data: dict[str, Any] = {
             "prior": self.prior,
-            "em_iterations": self.em_iterations,
-            "candidate_match_share": self.candidate_match_share,
+            "sessions": [
+                {"fixed": list(t.fixed), "pairs": t.pairs, "iterations": t.iterations,
+                 "match_share": t.match_share}
+                for t in self.sessions
+            ],
             "fields": [
                 {"comparison": f.comparison.model_dump(mode="json"), "m": f.m, "u": f.u}
                 for f in self.fields
@@ -118,8 +136,13 @@ class MatchModel:
                 for f in data["fields"]
             ),
             prior=float(data["prior"]),
-            em_iterations=int(data["em_iterations"]),
-            candidate_match_share=float(data["candidate_match_share"]),
+            sessions=tuple(
+                TrainingSession(
+                    tuple(t["fixed"]), int(t["pairs"]), int(t["iterations"]),
+                    float(t["match_share"]),
+                )
+                for t in data.get("sessions", [])
+            ),
         )
 
 
@@ -161,61 +184,134 @@ def _initial_m(comparison: ComparisonConfig) -> npt.NDArray[np.float64]:
     return np.asarray(m / m.sum(), dtype=np.float64)
 
 
+def _log_likelihood(
+    vectors: npt.NDArray[np.int8], probs: Sequence[npt.NDArray[np.float64]]
+) -> npt.NDArray[np.float64]:
+    total = np.zeros(len(vectors))
+    for i, p in enumerate(probs):
+        g = vectors[:, i].astype(np.int64)
+        present = g >= 0
+        total += np.where(present, np.log(p[np.where(present, g, 0)]), 0.0)
+    return total
+
+
+def _em(
+    vectors: npt.NDArray[np.int8],
+    counts: npt.NDArray[np.float64],
+    fixed_resp: npt.NDArray[np.float64],
+    u: Sequence[npt.NDArray[np.float64]],
+    m: list[npt.NDArray[np.float64]],
+    max_iterations: int,
+    tolerance: float,
+) -> tuple[list[npt.NDArray[np.float64]], float, int]:
+    """EM for m and the match share, u held fixed (u comes from random pairs)."""
+    log_u = _log_likelihood(vectors, u)
+    masks = [
+        [vectors[:, i] == level for level in range(len(mi))] for i, mi in enumerate(m)
+    ]
+    share, iterations = 0.5, 0
+    for iterations in range(1, max_iterations + 1):  # noqa: B007 - reported to the user
+        log_m = _log_likelihood(vectors, m)
+        odds = np.clip(log_u - log_m + math.log((1 - share) / share), -700, 700)
+        resp = np.where(np.isnan(fixed_resp), 1.0 / (1.0 + np.exp(odds)), fixed_resp)
+        w_match = counts * resp
+        new_share = min(max(float(w_match.sum() / counts.sum()), _PROB_FLOOR), 1 - _PROB_FLOOR)
+        change = abs(new_share - share)
+        new_m = []
+        for i, field_masks in enumerate(masks):
+            mi = np.asarray(
+                _normalise(np.array([w_match[mask].sum() for mask in field_masks])),
+                dtype=np.float64,
+            )
+            change = max(change, float(np.abs(mi - m[i]).max()))
+            new_m.append(mi)
+        m, share = new_m, new_share
+        if change < tolerance:
+            break
+    return m, share, iterations
+
+
 def estimate_m(
     comparisons: Sequence[ComparisonConfig],
     vectors: npt.NDArray[np.int8],
     counts: npt.NDArray[np.int64],
-    u_random: Sequence[tuple[float, ...]],
+    u: Sequence[tuple[float, ...]],
+    sessions: Sequence[Sequence[str]],
     *,
     labelled_vectors: npt.NDArray[np.int8] | None = None,
     labels: npt.NDArray[np.bool_] | None = None,
     max_iterations: int = 100,
     tolerance: float = 1e-6,
-) -> tuple[list[tuple[float, ...]], float, int]:
-    """EM over distinct comparison vectors. Returns (m per field, match share, iterations)."""
-    n_fields = len(comparisons)
-    if labelled_vectors is not None and labels is not None and len(labels):
-        vectors = np.concatenate([vectors, labelled_vectors])
-        counts = np.concatenate([counts, np.ones(len(labels), dtype=np.int64)])
-        fixed = np.concatenate(
-            [np.full(len(counts) - len(labels), np.nan), labels.astype(np.float64)]
-        )
-    else:
-        fixed = np.full(len(counts), np.nan)
-    weights = counts.astype(np.float64)
-    m = [_initial_m(c) for c in comparisons]
-    u = [np.asarray(p, dtype=np.float64) for p in u_random]
-    share = 0.1
-    iterations = 0
-    masks = [
-        [vectors[:, i] == level for level in range(len(c.levels) + 1)]
-        for i, c in enumerate(comparisons)
-    ]
-    for iterations in range(1, max_iterations + 1):  # noqa: B007 - reported to the user
-        log_m = np.full(len(weights), math.log(share))
-        log_u = np.full(len(weights), math.log(1 - share))
-        for i in range(n_fields):
-            g = vectors[:, i].astype(np.int64)
-            present = g != NULL_LEVEL
-            idx = np.where(present, g, 0)
-            log_m += np.where(present, np.log(m[i][idx]), 0.0)
-            log_u += np.where(present, np.log(u[i][idx]), 0.0)
-        resp = 1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -700, 700)))
-        resp = np.where(np.isnan(fixed), resp, fixed)
-        w_match, w_non = weights * resp, weights * (1 - resp)
-        new_share = float(w_match.sum() / weights.sum())
-        new_share = min(max(new_share, _PROB_FLOOR), 1 - _PROB_FLOOR)
-        change = abs(new_share - share)
-        new_m, new_u = [], []
-        for i in range(n_fields):
-            cm = np.array([w_match[mask].sum() for mask in masks[i]])
-            cu = np.array([w_non[mask].sum() for mask in masks[i]])
-            nm = np.asarray(_normalise(cm), dtype=np.float64)
-            nu = np.asarray(_normalise(cu), dtype=np.float64)
-            change = max(change, float(np.abs(nm - m[i]).max()), float(np.abs(nu - u[i]).max()))
-            new_m.append(nm)
-            new_u.append(nu)
-        m, u, share = new_m, new_u, new_share
-        if change < tolerance:
+) -> tuple[list[tuple[float, ...]], list[TrainingSession]]:
+    """m per comparison by EM over distinct comparison vectors, one session per key.
+
+    A session takes the candidate pairs that agree exactly on its fields and learns m for the
+    other comparisons with u fixed. Among pairs that share, say, an email, agreement on name
+    and birth date separates the same person from a family sharing the address — the pair set
+    is not dominated by one kind of non-match, which a single EM over all candidates can
+    mistake for "match" (every pair at one address). A field's m is the mean over sessions.
+    """
+    index = {c.field: i for i, c in enumerate(comparisons)}
+    sums = [np.zeros(len(c.levels) + 1) for c in comparisons]
+    runs = np.zeros(len(comparisons))
+    done: list[TrainingSession] = []
+    u_arrays = [np.asarray(p, dtype=np.float64) for p in u]
+    for fixed in sessions:
+        fixed_idx = [index[f] for f in fixed]
+        mask = np.all(vectors[:, fixed_idx] == 0, axis=1) if fixed_idx else np.ones(len(vectors), bool)
+        if counts[mask].sum() < 10:
+            continue
+        active = [i for i in range(len(comparisons)) if i not in fixed_idx]
+        v = vectors[mask][:, active]
+        c = counts[mask].astype(np.float64)
+        resp = np.full(len(c), np.nan)
+        if labelled_vectors is not None and labels is not None and len(labels):
+            v = np.concatenate([v, labelled_vectors[:, active]])
+            c = np.concatenate([c, np.ones(len(labels))])
+            resp = np.concatenate([resp, labels.astype(np.float64)])
+        m, share, iterations = _em(
+            v, c, resp, [u_arrays[i] for i in active],
+            [_initial_m(comparisons[i]) for i in active], max_iterations, tolerance,
+        )  # fmt: skip
+        for k, i in enumerate(active):
+            sums[i] += m[k]
+            runs[i] += 1
+        done.append(TrainingSession(tuple(fixed), int(counts[mask].sum()), iterations, share))
+    result = []
+    for i, comparison in enumerate(comparisons):
+        if runs[i]:
+            result.append(_normalise(sums[i] / runs[i]))
+        else:  # never outside a session's keys: fall back to the prior guess
+            result.append(_normalise(_initial_m(comparison)))
+    return result, done
+
+
+def estimate_prior(
+    vectors: npt.NDArray[np.int8],
+    counts: npt.NDArray[np.int64],
+    m: Sequence[tuple[float, ...]],
+    u: Sequence[tuple[float, ...]],
+    total_pairs: float,
+    iterations: int = 200,
+) -> float:
+    """λ = P(two random records match): the fixed point of expected matches / all pairs.
+
+    With the global λ and random-pair u, a candidate's posterior is its probability of being a
+    match among *all* pairs; pairs blocking did not select are taken as non-matches.
+    """
+    if len(counts) == 0 or total_pairs <= 0:
+        return _PROB_FLOOR
+    log_ratio = _log_likelihood(vectors, [np.asarray(x) for x in u]) - _log_likelihood(
+        vectors, [np.asarray(x) for x in m]
+    )
+    n = counts.astype(np.float64)
+    prior = min(float(n.sum()) / total_pairs, 0.5)
+    for _ in range(iterations):
+        odds = np.clip(log_ratio + math.log((1 - prior) / prior), -700, 700)
+        expected = float((n / (1.0 + np.exp(odds))).sum())
+        new = min(max(expected / total_pairs, 1e-12), 0.5)
+        if abs(new - prior) <= 1e-9 * prior:
+            prior = new
             break
-    return [tuple(float(x) for x in mi) for mi in m], share, iterations
+        prior = new
+    return prior

@@ -12,9 +12,16 @@ import pyarrow as pa
 from c360.config import ComparisonConfig, ExactLevel, JobConfig
 from c360.engines.duckdb.engine import DuckDBEngine
 from c360.errors import ConfigError
-from c360.resolve.fellegi_sunter import FieldParameters, MatchModel, estimate_m, estimate_u
+from c360.engines.base import BlockingRule
+from c360.resolve.fellegi_sunter import (
+    FieldParameters,
+    MatchModel,
+    estimate_m,
+    estimate_prior,
+    estimate_u,
+)
 
-__all__ = ["conflict_values", "load_model", "train"]
+__all__ = ["conflict_values", "load_model", "train", "training_sessions"]
 
 
 def _vectors(table: pa.Table, n_fields: int) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64]]:
@@ -24,14 +31,38 @@ def _vectors(table: pa.Table, n_fields: int) -> tuple[npt.NDArray[np.int8], npt.
     return g, table.column("n").to_numpy().astype(np.int64)
 
 
+_ADDRESS_FIELDS = frozenset(
+    {"street", "house_number", "city", "postcode", "region", "country"}
+)
+
+
+def training_sessions(
+    comparisons: Sequence[ComparisonConfig], blocking: Sequence[BlockingRule]
+) -> list[tuple[str, ...]]:
+    """EM sessions: the blocking rules on people's own keys (not where they live).
+
+    Pairs at one address are mostly families and neighbours; EM over them learns "same
+    household", not "same person". Rules on an id, email, phone, name or birth date do not
+    have that failure.
+    """
+    exact = {c.field for c in comparisons if isinstance(c.levels[0], ExactLevel)}
+    sessions = [
+        rule.fields
+        for rule in blocking
+        if all(f in exact for f in rule.fields)
+        and not any(f in _ADDRESS_FIELDS for f in rule.fields)
+    ]
+    return sessions or [()]
+
+
 def train(
     engine: DuckDBEngine,
     config: JobConfig,
+    blocking: Sequence[BlockingRule],
     n_records: int,
-    candidates: int,
     across_only: bool,
 ) -> MatchModel:
-    """u from random pairs and value frequencies, m by EM on the candidates' vector counts."""
+    """u from random pairs and value frequencies, m by EM sessions, λ by fixed point."""
     comparisons = config.comparisons or []
     t = config.training
     random_counts = engine.random_pair_level_counts(
@@ -41,32 +72,26 @@ def train(
     agreement = engine.exact_agreement(exact_fields, across_only)
     u = estimate_u(comparisons, *_vectors(random_counts, len(comparisons)), agreement)
     vectors, counts = _vectors(engine.vector_counts(comparisons), len(comparisons))
-    if len(counts) == 0:
-        m = [tuple(ui) for ui in u]
-        share, iterations = 0.0, 0
-    else:
-        m, share, iterations = estimate_m(
-            comparisons,
-            vectors,
-            counts,
-            u,
-            max_iterations=t.em_max_iterations,
-            tolerance=t.em_tolerance,
-        )
+    m, sessions = estimate_m(
+        comparisons,
+        vectors,
+        counts,
+        u,
+        training_sessions(comparisons, blocking),
+        max_iterations=t.em_max_iterations,
+        tolerance=t.em_tolerance,
+    )
     if across_only:
         sizes = engine.source_sizes()
         total_pairs = (sum(sizes) ** 2 - sum(s * s for s in sizes)) / 2
     else:
         total_pairs = n_records * (n_records - 1) / 2
-    expected_matches = max(share * candidates, 1.0)
-    prior = min(expected_matches / max(total_pairs, 1.0), 0.5)
+    prior = estimate_prior(vectors, counts, m, u, total_pairs)
     fields = tuple(
         FieldParameters(comparison=c, m=mi, u=ui)
         for c, mi, ui in zip(comparisons, m, u, strict=True)
     )
-    return MatchModel(
-        fields=fields, prior=prior, em_iterations=iterations, candidate_match_share=share
-    )
+    return MatchModel(fields=fields, prior=prior, sessions=tuple(sessions))
 
 
 def load_model(path: Path, comparisons: Sequence[ComparisonConfig]) -> MatchModel:
