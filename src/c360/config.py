@@ -142,13 +142,15 @@ class BlockingConfig(_Strict):
 
 
 class ConflictConfig(_Strict):
-    """Two records with different non-null values of `field` never end in one cluster.
+    """A pair that disagrees on every one of `fields` is never linked, by the model or through
+    others: two groups with such a pair between them stay apart.
 
-    `tolerance` allows that many edits (a typo) before values count as different.
+    "Disagrees" means the comparison's 'else' level: beyond every typo, nickname or swap
+    level the comparison has, so `[national_id]` tolerates a one-character typo by default.
+    A deterministic rule still links such a pair.
     """
 
-    field: str
-    tolerance: int = Field(1, ge=0, le=5)
+    fields: list[str] = Field(..., min_length=1)
 
 
 class TrainingConfig(_Strict):
@@ -184,7 +186,8 @@ class JobConfig(_Strict):
     )
     blocking: BlockingConfig = BlockingConfig()
     conflicts: list[ConflictConfig] | None = Field(
-        None, description="None = identifiers conflict when they differ by more than a typo."
+        None,
+        description="None = chosen from the trained model (see `c360 dedupe` output).",
     )
     training: TrainingConfig = TrainingConfig()
     clustering: ClusteringConfig = ClusteringConfig()

@@ -25,7 +25,7 @@ from c360.model import ColumnMapping, FieldKind
 from c360.progress import Reporter
 from c360.resolve import training
 from c360.resolve.blocking import BlockingChoice, choose_blocking
-from c360.resolve.clustering import ClusterStats, Conflict, cluster
+from c360.resolve.clustering import ClusterStats, cluster
 from c360.resolve.defaults import default_comparison
 from c360.resolve.fellegi_sunter import MatchModel
 from c360.resolve.levels import raw_field, roots_field
@@ -281,9 +281,14 @@ def _effective_config(config: JobConfig, fields: dict[str, FieldKind]) -> JobCon
                     hint=f"fields in this job: {', '.join(sorted(fields))}",
                 )
     if config.conflicts is not None:
+        compared = {c.field for c in comparisons}
         for i, cf in enumerate(config.conflicts):
-            if cf.field not in fields:
-                raise ConfigError(f"conflicts.{i}.field: unknown field {cf.field!r}")
+            for j, f in enumerate(cf.fields):
+                if f not in compared:
+                    raise ConfigError(
+                        f"conflicts.{i}.fields.{j}: {f!r} is not a compared field",
+                        hint=f"compared fields: {', '.join(sorted(compared))}",
+                    )
     if not comparisons and not config.rules:
         raise MappingError("nothing to compare: no field has a comparison and there is no rule")
     return config.model_copy(update={"comparisons": comparisons})
@@ -348,15 +353,23 @@ def prepare_job(
 
 
 def _auto_conflicts(model: MatchModel, fields: dict[str, FieldKind]) -> list[ConflictConfig]:
-    """Identifiers become hard conflicts when true matches almost never disagree on them.
+    """Hard conflicts where the data shows true matches (almost) never disagree.
 
-    The trained m of the 'else' level says how often a match disagrees beyond a typo; an id
-    that disagrees in over 1% of matches (re-keyed, recycled) would split real customers.
+    The trained m of a comparison's 'else' level is how often a true match disagrees beyond
+    every typo level. An identifier that disagrees in under 1% of matches becomes a conflict;
+    so does disagreeing on both given name and birth date when that happens in under 0.1% of
+    matches — the evidence that separates family members sharing an email and an address,
+    which independent field weights would add up into a match. Data whose ids or names are
+    often re-keyed (the model says so) gets no such conflict.
     """
     conflicts = []
-    for p in model.fields:
-        if fields.get(p.field) is FieldKind.NATIONAL_ID and p.m[-1] < 0.01:
-            conflicts.append(ConflictConfig(field=p.field, tolerance=1))
+    m_else = {p.field: p.m[-1] for p in model.fields}
+    for f, m in m_else.items():
+        if fields.get(f) is FieldKind.NATIONAL_ID and m < 0.01:
+            conflicts.append(ConflictConfig(fields=[f]))
+    if "given_name" in m_else and "birth_date" in m_else:
+        if m_else["given_name"] * m_else["birth_date"] < 0.001:
+            conflicts.append(ConflictConfig(fields=["given_name", "birth_date"]))
     return conflicts
 
 
@@ -409,19 +422,24 @@ def run_job(spec: JobSpec, reporter: Reporter) -> JobResult:
     reporter.event(ModelTrained(model, conflicts, spec.model_input is not None))
 
     with _timed(timings, "score"), reporter.step("Scoring pairs"):
-        engine.score(model.prior_weight, model.field_weights())
+        index = {c.field: i for i, c in enumerate(model.comparisons)}
+        engine.score(
+            model.prior_weight,
+            model.field_weights(),
+            [
+                [(index[f], len(model.comparisons[index[f]].levels)) for f in c.fields]
+                for c in conflicts
+            ],
+        )
 
     threshold = config.clustering.threshold
     with _timed(timings, "cluster"):
         linked = engine.linked_pairs(threshold)
-        conflict_specs = [Conflict(c.field, c.tolerance) for c in conflicts]
         with reporter.step("Clustering", total=None) as advance:
             cluster_of, stats = cluster(
                 job.n_records,
                 linked,
                 engine.pairs_within,
-                lambda rids: training.conflict_values(engine, rids, [c.field for c in conflicts]),
-                conflict_specs,
                 threshold,
                 config.clustering.min_mean_probability,
                 advance,

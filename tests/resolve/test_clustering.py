@@ -2,33 +2,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from c360.resolve.clustering import Conflict, cluster, connected_components
+from c360.engines.base import PairsWithin
+from c360.resolve.clustering import cluster, connected_components
 
 
-def _run(
-    n: int,
-    pairs: list[tuple[int, int, float, bool]],
-    values: dict[int, dict[str, str]] | None = None,
-    conflicts: list[Conflict] | None = None,
-) -> list[int]:
-    links = [(a, b) for a, b, p, r in pairs if p >= 0.9 or r]
+Pair = tuple[int, int, float, bool, bool]  # left, right, probability, ruled, conflict
+
+
+def _run(n: int, pairs: list[Pair]) -> list[int]:
+    links = [(a, b) for a, b, p, r, c in pairs if (p >= 0.9 and not c) or r]
     linked = (
         np.array([a for a, _ in links], dtype=np.int64),
         np.array([b for _, b in links], dtype=np.int64),
     )
 
-    def within(label: np.ndarray) -> tuple[np.ndarray, ...]:
-        kept = [(a, b, p, r) for a, b, p, r in pairs if label[a] >= 0 and label[a] == label[b]]
-        return (
+    def within(label: np.ndarray) -> PairsWithin:
+        kept = [k for k in pairs if label[k[0]] >= 0 and label[k[0]] == label[k[1]]]
+        return PairsWithin(
             np.array([k[0] for k in kept], dtype=np.int64),
             np.array([k[1] for k in kept], dtype=np.int64),
             np.array([k[2] for k in kept], dtype=np.float64),
             np.array([k[3] for k in kept], dtype=np.bool_),
+            np.array([k[4] for k in kept], dtype=np.bool_),
         )
 
-    result, _ = cluster(
-        n, linked, within, lambda rids: values or {}, conflicts or [], 0.9, 0.5
-    )
+    result, _ = cluster(n, linked, within, 0.9, 0.5)
     return result.tolist()
 
 
@@ -40,26 +38,30 @@ def test_connected_components_label_by_smallest_member() -> None:
 def test_a_weak_chain_does_not_join_two_people() -> None:
     # 0~1 strong, 2~3 strong, 1~2 just over threshold, but 0-2, 0-3, 1-3 compared and far apart.
     pairs = [
-        (0, 1, 0.999, False),
-        (2, 3, 0.999, False),
-        (1, 2, 0.91, False),
-        (0, 2, 0.01, False),
-        (0, 3, 0.01, False),
-        (1, 3, 0.02, False),
+        (0, 1, 0.999, False, False),
+        (2, 3, 0.999, False, False),
+        (1, 2, 0.91, False, False),
+        (0, 2, 0.01, False, False),
+        (0, 3, 0.01, False, False),
+        (1, 3, 0.02, False, False),
     ]
     assert _run(4, pairs) == [0, 0, 2, 2]
 
 
 def test_plain_transitive_links_do_join() -> None:
-    pairs = [(0, 1, 0.99, False), (1, 2, 0.99, False)]
-    assert _run(3, pairs) == [0, 0, 0]
+    assert _run(3, [(0, 1, 0.99, False, False), (1, 2, 0.99, False, False)]) == [0, 0, 0]
 
 
-def test_hard_conflict_splits_unless_a_rule_links() -> None:
-    values = {0: {"national_id": "111111"}, 1: {"national_id": "999999"}}
-    conflict = [Conflict("national_id", tolerance=1)]
-    assert _run(2, [(0, 1, 0.999, False)], values, conflict) == [0, 1]
-    assert _run(2, [(0, 1, 0.2, True)], values, conflict) == [0, 0]
-    # Within tolerance (one typo) is not a conflict.
-    values[1] = {"national_id": "111112"}
-    assert _run(2, [(0, 1, 0.999, False)], values, conflict) == [0, 0]
+def test_a_conflicting_pair_keeps_two_groups_apart() -> None:
+    # 0-1 and 1-2 are strong links, but 0 and 2 conflict (say, two different national ids).
+    pairs = [
+        (0, 1, 0.999, False, False),
+        (1, 2, 0.99, False, False),
+        (0, 2, 0.95, False, True),
+    ]
+    assert _run(3, pairs) == [0, 0, 2]
+
+
+def test_a_conflict_is_never_a_link_unless_a_rule_says_so() -> None:
+    assert _run(2, [(0, 1, 0.999, False, True)]) == [0, 1]
+    assert _run(2, [(0, 1, 0.2, True, True)]) == [0, 0]

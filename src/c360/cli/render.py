@@ -158,7 +158,9 @@ class RichReporter:
                 f" {t.iterations} iterations, {t.match_share:.1%} matches[/]"
             )
         for c in event.conflicts:
-            self.console.print(f"  hard conflict: {c.field} (beyond {c.tolerance} edit)")
+            self.console.print(
+                f"  hard conflict: a pair disagreeing on {' and '.join(c.fields)} is never linked"
+            )
 
 
 def render_explanation(console: Console, pair: ExplainedPair) -> None:

@@ -26,6 +26,7 @@ __all__ = [
     "EngineCapabilities",
     "FieldWeights",
     "Lookup",
+    "PairsWithin",
     "ReadReport",
     "RejectedRow",
 ]
@@ -94,6 +95,17 @@ class FieldWeights:
     level_weights: tuple[float, ...]
     tf_m_exact: float | None = None
     tf_u_floor: float = 1e-9
+
+
+@dataclass(frozen=True)
+class PairsWithin:
+    """Scored pairs inside the components of the accepted links, as parallel arrays."""
+
+    left: npt.NDArray[np.int64]
+    right: npt.NDArray[np.int64]
+    probability: npt.NDArray[np.float64]
+    ruled: npt.NDArray[np.bool_]
+    conflict: npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ Plain connected components chain: A–B and B–C put A and C together even when
 compared and clearly differ. Here links are taken strongest first (rule links, then by match
 probability), and two groups join only if
 
-- no conflict field (e.g. a national id) holds values in one group that differ from values in
-  the other by more than the field's tolerance — unless a deterministic rule made the link, and
+- no compared pair between them is a hard conflict (e.g. different national ids) — unless a
+  deterministic rule made the link, and
 - the pairs compared between the two groups have a mean match probability of at least
   `min_mean_probability` (average linkage over the evidence there is).
 
@@ -15,20 +15,15 @@ components, not with the number of records.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from rapidfuzz.distance import DamerauLevenshtein
 
-__all__ = ["ClusterStats", "Conflict", "cluster", "connected_components"]
+from c360.engines.base import PairsWithin
 
-
-@dataclass(frozen=True)
-class Conflict:
-    field: str
-    tolerance: int
+__all__ = ["ClusterStats", "cluster", "connected_components"]
 
 
 @dataclass(frozen=True)
@@ -64,34 +59,10 @@ def connected_components(
     return parent
 
 
-def _conflicting(
-    a: Mapping[str, set[str]], b: Mapping[str, set[str]], conflicts: Sequence[Conflict]
-) -> bool:
-    for c in conflicts:
-        va, vb = a.get(c.field), b.get(c.field)
-        if not va or not vb:
-            continue
-        for x in va:
-            for y in vb:
-                if x != y and DamerauLevenshtein.distance(x, y) > c.tolerance:
-                    return True
-    return False
-
-
 def cluster(
     n_records: int,
     linked: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
-    pairs_within: Callable[
-        [npt.NDArray[np.int64]],
-        tuple[
-            npt.NDArray[np.int64],
-            npt.NDArray[np.int64],
-            npt.NDArray[np.float64],
-            npt.NDArray[np.bool_],
-        ],
-    ],
-    conflict_values: Callable[[npt.NDArray[np.int64]], Mapping[int, Mapping[str, str]]],
-    conflicts: Sequence[Conflict],
+    pairs_within: Callable[[npt.NDArray[np.int64]], PairsWithin],
     threshold: float,
     min_mean_probability: float,
     progress: Callable[[int], None] | None = None,
@@ -100,33 +71,25 @@ def cluster(
     components = connected_components(n_records, *linked)
     sizes = np.bincount(components, minlength=n_records)
     in_group = sizes[components] > 1
-    label = np.where(in_group, components, -1)
     result = np.arange(n_records, dtype=np.int64)
     if not in_group.any():
         return result, ClusterStats(0, 0, 0)
 
-    left, right, prob, ruled = pairs_within(label)
-    members = np.flatnonzero(in_group).astype(np.int64)
-    values = conflict_values(members) if conflicts else {}
-
+    pw = pairs_within(np.where(in_group, components, -1))
     # Group the compared pairs by component, strongest first within each.
-    comp_of_pair = components[left]
-    order = np.lexsort((right, left, -prob, ~ruled, comp_of_pair))
-    left, right, prob, ruled, comp_of_pair = (
-        left[order],
-        right[order],
-        prob[order],
-        ruled[order],
-        comp_of_pair[order],
-    )
+    comp_of_pair = components[pw.left]
+    order = np.lexsort((pw.right, pw.left, -pw.probability, ~pw.ruled, comp_of_pair))
+    left, right = pw.left[order], pw.right[order]
+    prob, ruled, conflict = pw.probability[order], pw.ruled[order], pw.conflict[order]
+    comp_of_pair = comp_of_pair[order]
     boundaries = np.flatnonzero(np.diff(comp_of_pair)) + 1
-    starts = np.concatenate([[0], boundaries])
-    ends = np.concatenate([boundaries, [len(left)]])
+    starts = np.concatenate([[0], boundaries]).tolist()
+    ends = np.concatenate([boundaries, [len(left)]]).tolist()
 
     refused_conflict = refused_weak = 0
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+    for s, e in zip(starts, ends, strict=True):
         rc, rw = _cluster_component(
-            left[s:e], right[s:e], prob[s:e], ruled[s:e], values, conflicts,
+            left[s:e], right[s:e], prob[s:e], ruled[s:e], conflict[s:e],
             threshold, min_mean_probability, result,
         )  # fmt: skip
         refused_conflict += rc
@@ -141,33 +104,28 @@ def _cluster_component(
     right: npt.NDArray[np.int64],
     prob: npt.NDArray[np.float64],
     ruled: npt.NDArray[np.bool_],
-    values: Mapping[int, Mapping[str, str]],
-    conflicts: Sequence[Conflict],
+    conflict: npt.NDArray[np.bool_],
     threshold: float,
     min_mean_probability: float,
     result: npt.NDArray[np.int64],
 ) -> tuple[int, int]:
     """Greedy average-linkage merge of one component; writes representatives into `result`."""
-    ls, rs, ps, rus = left.tolist(), right.tolist(), prob.tolist(), ruled.tolist()
+    ls, rs = left.tolist(), right.tolist()
+    ps, rus, cs = prob.tolist(), ruled.tolist(), conflict.tolist()
     nodes = sorted(set(ls) | set(rs))
-    # Fast path: every compared pair is a link and nothing can conflict → one cluster.
-    if all(p >= threshold or r for p, r in zip(ps, rus, strict=True)) and not _any_conflict(
-        nodes, values, conflicts
-    ):
+    # Fast path: every compared pair is a link and none conflicts → one cluster.
+    if not any(cs) and all(p >= threshold or r for p, r in zip(ps, rus, strict=True)):
         result[nodes] = nodes[0]
         return 0, 0
 
     parent = {x: x for x in nodes}
-    held: dict[int, dict[str, set[str]]] = {
-        x: {f: {v} for f, v in values.get(x, {}).items()} for x in nodes
-    }
-    # Evidence between groups: neighbour → [sum of probabilities, number of compared pairs].
-    adjacency: dict[int, dict[int, list[float]]] = {x: {} for x in nodes}
-    for a, b, p, r in zip(ls, rs, ps, rus, strict=True):
-        pv = 1.0 if r else p
-        adjacency[a][b] = [pv, 1.0]
-        adjacency[b][a] = [pv, 1.0]
     size = dict.fromkeys(nodes, 1)
+    # Evidence between groups: neighbour → [sum of probabilities, compared pairs, conflicts].
+    adjacency: dict[int, dict[int, list[float]]] = {x: {} for x in nodes}
+    for a, b, p, r, c in zip(ls, rs, ps, rus, cs, strict=True):
+        edge = [1.0 if r else p, 1.0, float(c and not r)]
+        adjacency[a][b] = edge
+        adjacency[b][a] = list(edge)
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -176,33 +134,33 @@ def _cluster_component(
         return x
 
     refused_conflict = refused_weak = 0
-    for a, b, p, r in zip(ls, rs, ps, rus, strict=True):
+    for a, b, p, r, c in zip(ls, rs, ps, rus, cs, strict=True):
         if p < threshold and not r:
             break  # sorted: no more links in this component
+        if c and not r:
+            continue  # a conflicting pair is never a link
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
         if not r:
-            if _conflicting(held[ra], held[rb], conflicts):
+            total, count, conflicts = adjacency[ra][rb]
+            if conflicts:
                 refused_conflict += 1
                 continue
-            total, count = adjacency[ra][rb]
             if total / count < min_mean_probability:
                 refused_weak += 1
                 continue
         big, small = (ra, rb) if size[ra] >= size[rb] else (rb, ra)
         parent[small] = big
         size[big] += size[small]
-        for f, vs in held.pop(small).items():
-            held[big].setdefault(f, set()).update(vs)
-        for nb, (total, count) in adjacency.pop(small).items():
+        for nb, stats in adjacency.pop(small).items():
             if nb == big:
                 continue
-            edge = adjacency[big].setdefault(nb, [0.0, 0.0])
-            edge[0] += total
-            edge[1] += count
+            edge = adjacency[big].setdefault(nb, [0.0, 0.0, 0.0])
+            for k in range(3):
+                edge[k] += stats[k]
             del adjacency[nb][small]
-            adjacency[nb][big] = edge
+            adjacency[nb][big] = list(edge)
         del adjacency[big][small]
 
     groups: dict[int, list[int]] = {}
@@ -211,15 +169,3 @@ def _cluster_component(
     for group in groups.values():
         result[group] = min(group)
     return refused_conflict, refused_weak
-
-
-def _any_conflict(
-    nodes: Sequence[int], values: Mapping[int, Mapping[str, str]], conflicts: Sequence[Conflict]
-) -> bool:
-    if not conflicts:
-        return False
-    for c in conflicts:
-        seen = {values[x][c.field] for x in nodes if x in values and c.field in values[x]}
-        if len(seen) > 1:
-            return True
-    return False

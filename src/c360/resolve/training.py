@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from c360.resolve.fellegi_sunter import (
     estimate_u,
 )
 
-__all__ = ["conflict_values", "load_model", "train", "training_sessions"]
+__all__ = ["load_model", "train", "training_sessions"]
 
 
 def _vectors(table: pa.Table, n_fields: int) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64]]:
@@ -110,19 +110,3 @@ def load_model(path: Path, comparisons: Sequence[ComparisonConfig]) -> MatchMode
             hint="train a new model (omit --model) or use the config the model was trained with",
         )
     return model
-
-
-def conflict_values(
-    engine: DuckDBEngine, rids: npt.NDArray[np.int64], fields: Sequence[str]
-) -> Mapping[int, Mapping[str, str]]:
-    """Non-null values of the conflict fields for the given records."""
-    if not fields:
-        return {}
-    table = engine.records(rids.tolist(), fields)
-    out: dict[int, dict[str, str]] = {}
-    columns = {f: table.column(f).to_pylist() for f in fields}
-    for i, rid in enumerate(table.column("_rid").to_pylist()):
-        values = {f: columns[f][i] for f in fields if columns[f][i] is not None}
-        if values:
-            out[int(rid)] = values
-    return out

@@ -29,6 +29,7 @@ from c360.engines.base import (
     EngineCapabilities,
     FieldWeights,
     Lookup,
+    PairsWithin,
     ReadReport,
 )
 from c360.engines.duckdb import reading
@@ -484,8 +485,17 @@ class DuckDBEngine:
         self._con.execute("DROP TABLE random_pairs")
         return counts
 
-    def score(self, prior_weight: float, weights: Sequence[FieldWeights]) -> None:
-        """Score every compared pair into `scored` (weight and probability)."""
+    def score(
+        self,
+        prior_weight: float,
+        weights: Sequence[FieldWeights],
+        conflicts: Sequence[Sequence[tuple[int, int]]] = (),
+    ) -> None:
+        """Score every compared pair into `scored`: weight, probability, conflict.
+
+        A conflict is a list of (comparison index, level): the pair conflicts when it is at
+        that level (the 'else' level) of every listed comparison.
+        """
         terms = [_num(prior_weight)]
         for i, fw in enumerate(weights):
             cases = " ".join(f"WHEN {k} THEN {_num(w)}" for k, w in enumerate(fw.level_weights))
@@ -495,13 +505,17 @@ class DuckDBEngine:
                 base = f"(CASE WHEN g{i} = 0 AND tf{i} IS NOT NULL THEN {tf} ELSE {base} END)"
             terms.append(base)
         weight = " + ".join(terms)
-        self._con.execute(
-            f"CREATE OR REPLACE TABLE scored AS SELECT l, r, match_rule, {weight} AS match_weight"
-            " FROM pairs"
+        conflict = (
+            " OR ".join(
+                "(" + " AND ".join(f"g{int(i)} = {int(level)}" for i, level in c) + ")"
+                for c in conflicts
+            )
+            or "false"
         )
         self._con.execute(
-            "ALTER TABLE scored ADD COLUMN match_probability DOUBLE;"
-            " UPDATE scored SET match_probability = 1.0 / (1.0 + pow(2.0, -match_weight))"
+            f"CREATE OR REPLACE TABLE scored AS SELECT l, r, match_rule, {weight} AS match_weight,"
+            f" 1.0 / (1.0 + pow(2.0, -({weight}))) AS match_probability,"
+            f" ({conflict}) AS conflict FROM pairs"
         )
 
     def weight_histogram(self, bins: Sequence[float]) -> list[int]:
@@ -517,7 +531,8 @@ class DuckDBEngine:
     def linked_pairs(self, threshold: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Pairs at or above the threshold, or matched by a deterministic rule."""
         t = self._arrow(
-            "SELECT l, r FROM scored WHERE match_probability >= ? OR match_rule IS NOT NULL",
+            "SELECT l, r FROM scored"
+            " WHERE (match_probability >= ? AND NOT conflict) OR match_rule IS NOT NULL",
             [threshold],
         )
         return (
@@ -527,27 +542,28 @@ class DuckDBEngine:
 
     def pairs_within(
         self, component: npt.NDArray[np.int64]
-    ) -> tuple[
-        npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]
-    ]:
+    ) -> PairsWithin:
         """Every scored pair whose records share a component (label -1 = singleton, skipped).
 
-        Returns l, r, match probability and whether a deterministic rule matched.
+        Returns l, r, match probability, whether a deterministic rule matched, and whether
+        the pair is a hard conflict.
         """
         rids = np.flatnonzero(component >= 0).astype(np.int64)
         comp = pa.table({"rid": rids, "c": component[rids]})
         self._con.register("comp", comp)
         t = self._arrow(
-            "SELECT s.l, s.r, s.match_probability AS p, s.match_rule IS NOT NULL AS ruled"
+            "SELECT s.l, s.r, s.match_probability AS p, s.match_rule IS NOT NULL AS ruled,"
+            " s.conflict"
             " FROM scored s JOIN comp a ON a.rid = s.l JOIN comp b ON b.rid = s.r"
             " WHERE a.c = b.c ORDER BY s.l, s.r"
         )
         self._con.unregister("comp")
-        return (
+        return PairsWithin(
             t.column("l").to_numpy().astype(np.int64),
             t.column("r").to_numpy().astype(np.int64),
             t.column("p").to_numpy().astype(np.float64),
             t.column("ruled").to_numpy(zero_copy_only=False).astype(np.bool_),
+            t.column("conflict").to_numpy(zero_copy_only=False).astype(np.bool_),
         )
 
     # --- output -------------------------------------------------------------------------------
