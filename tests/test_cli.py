@@ -108,7 +108,9 @@ def test_link_three_sources_with_different_columns(tmp_path: Path) -> None:
     rows = read_clusters(out)
     assert {r["source"] for r in rows} == {"crm2", "shop", "support"}
     assert len(rows) == len(truth)
-    predicted = {f"{r['source'].replace('crm2', 'crm')}:{r['record_id']}": r["cluster_id"] for r in rows}
+    predicted = {
+        f"{r['source'].replace('crm2', 'crm')}:{r['record_id']}": r["cluster_id"] for r in rows
+    }
     expected = {f"{source}:{rid}": str(person) for (source, rid), person in truth.items()}
     assert pairwise_f1(predicted, expected) == (1.0, 1.0, 1.0)
 
@@ -127,13 +129,27 @@ def test_show_config_round_trips_through_config(febrl1: Path, tmp_path: Path) ->
 def test_explain_names_levels_weights_and_probability(febrl1: Path, tmp_path: Path) -> None:
     model = tmp_path / "model.json"
     out = tmp_path / "c.csv"
-    assert c360("dedupe", febrl1, "-i", "rec_id", "-o", out, "--save-model", model, "-q").returncode == 0
+    assert (
+        c360("dedupe", febrl1, "-i", "rec_id", "-o", out, "--save-model", model, "-q").returncode
+        == 0
+    )
     result = c360(
-        "explain", febrl1, "-i", "rec_id", "--model", model, "-a", "rec-10-org", "-b", "rec-10-dup-0"
+        "explain",
+        febrl1,
+        "-i",
+        "rec_id",
+        "--model",
+        model,
+        "-a",
+        "rec-10-org",
+        "-b",
+        "rec-10-dup-0",
     )
     assert result.returncode == 0, result.stderr
     assert "match probability" in result.stdout and "given_name" in result.stdout
-    missing = c360("explain", febrl1, "-i", "rec_id", "--model", model, "-a", "nope", "-b", "rec-10-org")
+    missing = c360(
+        "explain", febrl1, "-i", "rec_id", "--model", model, "-a", "nope", "-b", "rec-10-org"
+    )
     assert missing.returncode == 2 and "record 'nope' not found" in missing.stderr
 
 
@@ -146,9 +162,7 @@ def test_explain_names_levels_weights_and_probability(febrl1: Path, tmp_path: Pa
         (b"id\n1\n2\n", "no column to match on"),
     ],
 )
-def test_bad_input_is_a_clear_error(
-    tmp_path: Path, content: bytes | None, expected: str
-) -> None:
+def test_bad_input_is_a_clear_error(tmp_path: Path, content: bytes | None, expected: str) -> None:
     path = tmp_path / "people.csv"
     if content is not None:
         path.write_bytes(content)
@@ -194,3 +208,26 @@ def test_help_explains_commands() -> None:
     result = c360("dedupe", "--help")
     assert result.returncode == 0
     assert "--id-column" in result.stdout and "--show-config" in result.stdout
+
+
+def test_labelled_pairs_guide_training_and_bad_labels_are_named(
+    febrl1: Path, tmp_path: Path
+) -> None:
+    labels = write_csv(
+        tmp_path / "labels.csv",
+        ["record_id_l", "record_id_r", "is_match"],
+        [["rec-10-org", "rec-10-dup-0", "1"], ["rec-10-org", "rec-122-org", "0"]],
+    )
+    out = tmp_path / "c.csv"
+    result = c360("dedupe", febrl1, "-i", "rec_id", "-o", out, "--labels", labels, "-q")
+    assert result.returncode == 0, result.stderr
+    assert len(read_clusters(out)) == 1000
+
+    bad = write_csv(
+        tmp_path / "bad.csv",
+        ["record_id_l", "record_id_r", "is_match"],
+        [["rec-10-org", "rec-nope", "1"]],
+    )
+    result = c360("dedupe", febrl1, "-i", "rec_id", "-o", out, "--labels", bad, "-q")
+    assert result.returncode == 2
+    assert "bad.csv:2: record 'rec-nope' not found" in result.stderr

@@ -15,7 +15,7 @@ def test_error_names_the_file_and_key_path(tmp_path: Path) -> None:
 
 
 def test_unknown_keys_are_errors_not_ignored() -> None:
-    with pytest.raises(ConfigError, match="blocking.max_blok_size"):
+    with pytest.raises(ConfigError, match=r"blocking\.max_blok_size"):
         parse_config({"blocking": {"max_blok_size": 3}})
 
 
@@ -38,7 +38,10 @@ def test_dump_and_load_round_trip(tmp_path: Path) -> None:
             "fields": {"surname": "family_name"},
             "rules": [{"name": "same email", "all": [{"field": "email", "match": "exact"}]}],
             "comparisons": [
-                {"field": "email", "levels": [{"type": "exact"}, {"type": "damerau_levenshtein", "at_most": 1}]}
+                {
+                    "field": "email",
+                    "levels": [{"type": "exact"}, {"type": "damerau_levenshtein", "at_most": 1}],
+                }
             ],
         }
     )

@@ -179,7 +179,7 @@ class JobConfig(_Strict):
     fields: dict[str, FieldKind] = Field(
         default_factory=dict, description="Source column → kind; detection fills the rest."
     )
-    standardize: StandardizeConfig = StandardizeConfig()  # type: ignore[call-arg]
+    standardize: StandardizeConfig = StandardizeConfig()
     rules: list[MatchRule] = Field(default_factory=list)
     comparisons: list[ComparisonConfig] | None = Field(
         None, description="None = the default comparison for each detected field."

@@ -1,6 +1,7 @@
 """The one place that fixes the order of stages.
 
-    sources ─▶ mapping ─▶ standardize ─▶ resolve (block → compare → train → score → cluster) ─▶ output
+    sources ─▶ mapping ─▶ standardize ─▶ resolve ─▶ output
+                                          block → compare → train → score → cluster
 
 `run_job` is the whole of `c360 dedupe` and `c360 link`; `prepare_job` stops after
 standardisation (for `--show-config` and `explain`).
@@ -10,11 +11,11 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from c360.config import ComparisonConfig, ConflictConfig, JobConfig
 from c360.engines.base import BlockingReport, Lookup
@@ -28,6 +29,7 @@ from c360.resolve.blocking import BlockingChoice, choose_blocking
 from c360.resolve.clustering import ClusterStats, cluster
 from c360.resolve.defaults import default_comparison
 from c360.resolve.fellegi_sunter import MatchModel
+from c360.resolve.labels import read_labels
 from c360.resolve.levels import raw_field, roots_field
 from c360.sources.files import LoadedSource, SourceFile, load_source
 from c360.standardize import ColumnPlan, output_fields, standardize_values
@@ -62,6 +64,7 @@ class JobSpec:
     quarantine_output: Path | None = None
     model_input: Path | None = None
     model_output: Path | None = None
+    labels: Path | None = None
 
 
 # --- events the reporter shows ------------------------------------------------------------
@@ -367,9 +370,11 @@ def _auto_conflicts(model: MatchModel, fields: dict[str, FieldKind]) -> list[Con
     for f, m in m_else.items():
         if fields.get(f) is FieldKind.NATIONAL_ID and m < 0.01:
             conflicts.append(ConflictConfig(fields=[f]))
-    if "given_name" in m_else and "birth_date" in m_else:
-        if m_else["given_name"] * m_else["birth_date"] < 0.001:
-            conflicts.append(ConflictConfig(fields=["given_name", "birth_date"]))
+    names_and_dates = ("given_name", "birth_date")
+    if all(f in m_else for f in names_and_dates) and (
+        m_else["given_name"] * m_else["birth_date"] < 0.001
+    ):
+        conflicts.append(ConflictConfig(fields=["given_name", "birth_date"]))
     return conflicts
 
 
@@ -402,10 +407,27 @@ def train_on_prepared(job: PreparedJob, reporter: Reporter) -> tuple[MatchModel,
         if spec.model_input is not None:
             model = training.load_model(spec.model_input, config.comparisons)
         else:
-            model = training.train(engine, config, choice.rules, job.n_records, across_only)
+            labelled = None
+            if spec.labels is not None:
+                labelled = read_labels(
+                    spec.labels,
+                    [s.file.name for s in job.sources],
+                    engine.find_records,
+                    lambda rids: _record_values(engine, rids),
+                    config.comparisons,
+                )
+            model = training.train(
+                engine, config, choice.rules, job.n_records, across_only, labelled
+            )
         if spec.model_output is not None:
             spec.model_output.write_text(model.to_json(), encoding="utf-8")
     return model, candidates
+
+
+def _record_values(engine: DuckDBEngine, rids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Standardised values of some records, for scoring them in Python."""
+    fields = [c for c in engine.record_columns() if not c.startswith("_")]
+    return {int(r["_rid"]): r for r in engine.records(rids, fields).to_pylist()}
 
 
 def run_job(spec: JobSpec, reporter: Reporter) -> JobResult:

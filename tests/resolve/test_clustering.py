@@ -5,7 +5,6 @@ import numpy as np
 from c360.engines.base import PairsWithin
 from c360.resolve.clustering import cluster, connected_components
 
-
 Pair = tuple[int, int, float, bool, bool]  # left, right, probability, ruled, conflict
 
 

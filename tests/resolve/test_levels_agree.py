@@ -78,7 +78,11 @@ def test_python_and_duckdb_agree_on_every_level(
 def test_levels_on_known_pairs() -> None:
     given_name = next(c for c in COMPARISONS if c.field == "given_name")
     left = {"given_name": "bill", "given_name__roots": name_roots("bill"), "family_name": "x"}
-    right = {"given_name": "william", "given_name__roots": name_roots("william"), "family_name": "y"}
+    right = {
+        "given_name": "william",
+        "given_name__roots": name_roots("william"),
+        "family_name": "y",
+    }
     assert given_name.levels[evaluate(given_name, left, right)].type == "nickname"
     birth = next(c for c in COMPARISONS if c.field == "birth_date")
     level = evaluate(birth, {"birth_date": "1980-03-14"}, {"birth_date": "1980-14-03"})

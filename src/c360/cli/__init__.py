@@ -56,6 +56,14 @@ ModelOpt = Annotated[
     typer.Option("--model", help="Use a model saved with --save-model instead of training."),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only print the summary.")]
+Labels = Annotated[
+    Path | None,
+    typer.Option(
+        "--labels",
+        help="CSV of labelled pairs (record_id_l, record_id_r, is_match[, source_l, source_r])"
+        " to guide training.",
+    ),
+]
 
 
 def _config(path: Path | None, id_column: str | None) -> JobConfig:
@@ -78,6 +86,7 @@ def _run(
     save_model: Path | None,
     model: Path | None,
     quiet: bool,
+    labels: Path | None = None,
 ) -> None:
     from c360.cli.render import RichReporter
 
@@ -94,6 +103,7 @@ def _run(
         quarantine_output=quarantine,
         model_input=model,
         model_output=save_model,
+        labels=labels,
     )
     if show_config:
         job = prepare_job(spec, SilentReporter())
@@ -126,6 +136,7 @@ def dedupe(
     show_config: ShowConfig = False,
     save_model: SaveModel = None,
     model: ModelOpt = None,
+    labels: Labels = None,
     quiet: Quiet = False,
 ) -> None:
     """Find the records of one file that are the same person.
@@ -133,7 +144,7 @@ def dedupe(
     Writes `record_id,cluster_id`: every input row once; records of one person share a cluster.
     """
     _run("dedupe", [file], id_column, config, output, pairs, quarantine, show_config,
-         False, save_model, model, quiet)  # fmt: skip
+         False, save_model, model, quiet, labels)  # fmt: skip
 
 
 @app.command()
@@ -150,6 +161,7 @@ def link(
     show_config: ShowConfig = False,
     save_model: SaveModel = None,
     model: ModelOpt = None,
+    labels: Labels = None,
     quiet: Quiet = False,
 ) -> None:
     """Link the same people across two or more files (and find duplicates within each).
@@ -159,7 +171,7 @@ def link(
     if len(files) < 2:
         raise C360Error("link needs two or more files", hint="for one file use `c360 dedupe`")
     _run("link", files, id_column, config, output, pairs, quarantine, show_config,
-         across_only, save_model, model, quiet)  # fmt: skip
+         across_only, save_model, model, quiet, labels)  # fmt: skip
 
 
 @app.command()

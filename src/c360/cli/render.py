@@ -66,7 +66,7 @@ class RichReporter:
             case FieldsDetected():
                 self._fields(value)
             case Standardized(flags=flags):
-                for (table, column, flag), n in sorted(flags.items()):
+                for (_table, column, flag), n in sorted(flags.items()):
                     self.console.print(
                         f"  [yellow]{n:,}[/] rows of column {column!r}: {flag} → null"
                     )

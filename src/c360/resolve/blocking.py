@@ -44,17 +44,18 @@ def choose_blocking(
     # name and city) costs more to compare than the few duplicates it alone would find.
     budget = max(pairs_per_record * n_records, 100_000)
     if config.rules is not None:
-        for i, rule in enumerate(config.rules):
-            unknown = [f for f in rule if f not in fields]
+        for i, configured_keys in enumerate(config.rules):
+            unknown = [f for f in configured_keys if f not in fields]
             if unknown:
                 raise ConfigError(
                     f"blocking.rules.{i}: unknown field(s) {', '.join(unknown)}",
                     hint=f"fields in this job: {', '.join(sorted(fields))}",
                 )
-        chosen = [BlockingRule(tuple(r)) for r in config.rules]
-        return BlockingChoice(_dedupe([*(BlockingRule(k) for k in rule_keys), *chosen]), [], 0)
+        configured = [BlockingRule(tuple(r)) for r in config.rules]
+        return BlockingChoice(_dedupe([*(BlockingRule(k) for k in rule_keys), *configured]), [], 0)
 
-    chosen, skipped = [BlockingRule(k) for k in rule_keys], []
+    chosen = [BlockingRule(k) for k in rule_keys]
+    skipped: list[tuple[BlockingRule, int]] = []
     for keys in BLOCKING_CANDIDATES:
         if not all(k in fields for k in keys):
             continue

@@ -112,8 +112,12 @@ class MatchModel:
         data: dict[str, Any] = {
             "prior": self.prior,
             "sessions": [
-                {"fixed": list(t.fixed), "pairs": t.pairs, "iterations": t.iterations,
-                 "match_share": t.match_share}
+                {
+                    "fixed": list(t.fixed),
+                    "pairs": t.pairs,
+                    "iterations": t.iterations,
+                    "match_share": t.match_share,
+                }
                 for t in self.sessions
             ],
             "fields": [
@@ -138,7 +142,9 @@ class MatchModel:
             prior=float(data["prior"]),
             sessions=tuple(
                 TrainingSession(
-                    tuple(t["fixed"]), int(t["pairs"]), int(t["iterations"]),
+                    tuple(t["fixed"]),
+                    int(t["pairs"]),
+                    int(t["iterations"]),
                     float(t["match_share"]),
                 )
                 for t in data.get("sessions", [])
@@ -206,9 +212,7 @@ def _em(
 ) -> tuple[list[npt.NDArray[np.float64]], float, int]:
     """EM for m and the match share, u held fixed (u comes from random pairs)."""
     log_u = _log_likelihood(vectors, u)
-    masks = [
-        [vectors[:, i] == level for level in range(len(mi))] for i, mi in enumerate(m)
-    ]
+    masks = [[vectors[:, i] == level for level in range(len(mi))] for i, mi in enumerate(m)]
     share, iterations = 0.5, 0
     for iterations in range(1, max_iterations + 1):  # noqa: B007 - reported to the user
         log_m = _log_likelihood(vectors, m)
@@ -258,7 +262,9 @@ def estimate_m(
     u_arrays = [np.asarray(p, dtype=np.float64) for p in u]
     for fixed in sessions:
         fixed_idx = [index[f] for f in fixed]
-        mask = np.all(vectors[:, fixed_idx] == 0, axis=1) if fixed_idx else np.ones(len(vectors), bool)
+        mask = (
+            np.all(vectors[:, fixed_idx] == 0, axis=1) if fixed_idx else np.ones(len(vectors), bool)
+        )
         if counts[mask].sum() < 10:
             continue
         active = [i for i in range(len(comparisons)) if i not in fixed_idx]

@@ -7,7 +7,7 @@ answer. This path serves `explain`, real-time resolution and tests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -41,7 +41,7 @@ SIMILARITY_EPSILON = 1e-9
 
 Record = Mapping[str, Any]
 
-_DISTANCES = {
+_DISTANCES: dict[str, Callable[[str, str], int]] = {
     "levenshtein": Levenshtein.distance,
     "damerau_levenshtein": DamerauLevenshtein.distance,
 }

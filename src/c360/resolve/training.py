@@ -10,9 +10,10 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from c360.config import ComparisonConfig, ExactLevel, JobConfig
+from c360.engines.base import BlockingRule
+from c360.resolve.labels import LabelledPairs
 from c360.engines.duckdb.engine import DuckDBEngine
 from c360.errors import ConfigError
-from c360.engines.base import BlockingRule
 from c360.resolve.fellegi_sunter import (
     FieldParameters,
     MatchModel,
@@ -31,9 +32,7 @@ def _vectors(table: pa.Table, n_fields: int) -> tuple[npt.NDArray[np.int8], npt.
     return g, table.column("n").to_numpy().astype(np.int64)
 
 
-_ADDRESS_FIELDS = frozenset(
-    {"street", "house_number", "city", "postcode", "region", "country"}
-)
+_ADDRESS_FIELDS = frozenset({"street", "house_number", "city", "postcode", "region", "country"})
 
 
 def training_sessions(
@@ -61,6 +60,7 @@ def train(
     blocking: Sequence[BlockingRule],
     n_records: int,
     across_only: bool,
+    labelled: LabelledPairs | None = None,
 ) -> MatchModel:
     """u from random pairs and value frequencies, m by EM sessions, λ by fixed point."""
     comparisons = config.comparisons or []
@@ -78,6 +78,8 @@ def train(
         counts,
         u,
         training_sessions(comparisons, blocking),
+        labelled_vectors=labelled.vectors if labelled else None,
+        labels=labelled.labels if labelled else None,
         max_iterations=t.em_max_iterations,
         tolerance=t.em_tolerance,
     )

@@ -13,6 +13,7 @@ Tables it keeps, in flow order:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,7 @@ class DuckDBEngine:
         selects = []
         for i, ((table, _), id_column) in enumerate(zip(sources, id_columns, strict=True)):
             joins, outputs = [], {}
-            for j, lk in enumerate(l for l in lookups if l.source_table == table):
+            for j, lk in enumerate(x for x in lookups if x.source_table == table):
                 alias = f"lk_{i}_{j}"
                 self._con.register(alias, lk.table)
                 joins.append(f"LEFT JOIN {alias} ON {alias}.raw = t.{quote(lk.column)}")
@@ -184,10 +185,8 @@ class DuckDBEngine:
         )
         for i, _ in enumerate(sources):
             for j, _ in enumerate(lookups):
-                try:
+                with contextlib.suppress(duckdb.Error):
                     self._con.unregister(f"lk_{i}_{j}")
-                except duckdb.Error:
-                    pass
         existing = {r[0] for r in self._con.execute("DESCRIBE records").fetchall()}
         for f in fields:
             if f not in existing:
@@ -246,20 +245,6 @@ class DuckDBEngine:
             if row is not None:
                 found[(src, rid)] = int(row[0])
         return found
-
-    def column_stats(self, fields: Sequence[str]) -> dict[str, tuple[int, int]]:
-        """(non-null count, distinct count) per standardised field."""
-        stats = {}
-        for f in fields:
-            row = _first(
-                self._con.execute(
-                    f"SELECT count({quote(f)}), approx_count_distinct({quote(f)}) FROM records"
-                )
-            ) or (0, 0)
-            stats[f] = (int(row[0]), int(row[1]))
-        return stats
-
-    # --- frequencies --------------------------------------------------------------------------
 
     def add_term_frequencies(self, fields: Sequence[str]) -> None:
         """Add `<field>__tf`: the share of non-null records holding the same value."""
@@ -398,12 +383,6 @@ class DuckDBEngine:
         row = _first(self._con.execute(sql, [max_block_size]))
         return int(row[0] or 0) if row else 0
 
-    def candidate_count(self) -> int:
-        (n,) = _first(self._con.execute("SELECT count(*) FROM candidates")) or (0,)
-        return int(n)
-
-    # --- comparing and scoring ----------------------------------------------------------------
-
     def _vectors_select(
         self,
         comparisons: Sequence[ComparisonConfig],
@@ -518,16 +497,6 @@ class DuckDBEngine:
             f" ({conflict}) AS conflict FROM pairs"
         )
 
-    def weight_histogram(self, bins: Sequence[float]) -> list[int]:
-        edges = list(bins)
-        cases = " ".join(f"WHEN match_weight < {_num(b)} THEN {i}" for i, b in enumerate(edges))
-        rows = dict(
-            self._con.execute(
-                f"SELECT CASE {cases} ELSE {len(edges)} END AS b, count(*) FROM scored GROUP BY b"
-            ).fetchall()
-        )
-        return [int(rows.get(i, 0)) for i in range(len(edges) + 1)]
-
     def linked_pairs(self, threshold: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Pairs at or above the threshold, or matched by a deterministic rule."""
         t = self._arrow(
@@ -540,9 +509,7 @@ class DuckDBEngine:
             t.column("r").to_numpy().astype(np.int64),
         )
 
-    def pairs_within(
-        self, component: npt.NDArray[np.int64]
-    ) -> PairsWithin:
+    def pairs_within(self, component: npt.NDArray[np.int64]) -> PairsWithin:
         """Every scored pair whose records share a component (label -1 = singleton, skipped).
 
         Returns l, r, match probability, whether a deterministic rule matched, and whether

@@ -127,7 +127,7 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, fmt: str) 
         table=table,
         path=path,
         columns=columns,
-        rows=int(rows),
+        rows=int(str(rows)),
         encoding=encoding,
         rejected=rejected,
     )
