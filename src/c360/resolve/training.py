@@ -11,7 +11,6 @@ import pyarrow as pa
 
 from c360.config import ComparisonConfig, ExactLevel, JobConfig
 from c360.engines.base import BlockingRule
-from c360.resolve.labels import LabelledPairs
 from c360.engines.duckdb.engine import DuckDBEngine
 from c360.errors import ConfigError
 from c360.resolve.fellegi_sunter import (
@@ -21,6 +20,7 @@ from c360.resolve.fellegi_sunter import (
     estimate_prior,
     estimate_u,
 )
+from c360.resolve.labels import LabelledPairs
 
 __all__ = ["load_model", "train", "training_sessions"]
 
