@@ -231,3 +231,43 @@ def test_labelled_pairs_guide_training_and_bad_labels_are_named(
     result = c360("dedupe", febrl1, "-i", "rec_id", "-o", out, "--labels", bad, "-q")
     assert result.returncode == 2
     assert "bad.csv:2: record 'rec-nope' not found" in result.stderr
+
+
+def test_rules_link_regardless_of_the_model_and_explain_names_the_rule(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "people.csv",
+        ["id", "first_name", "last_name", "customer_number"],
+        [[str(i), p[0], p[1], f"K-{i}"] for i, p in enumerate(PEOPLE)]
+        + [["99", "Someone", "Else", "K-0"]],
+    )
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "id_column: id\n"
+        "fields: {customer_number: customer_id}\n"
+        "rules:\n"
+        "  - name: same customer number\n"
+        "    all: [{field: customer_id, match: exact}]\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "c.csv"
+    result = c360("dedupe", path, "--config", config, "-o", out, "-q")
+    assert result.returncode == 0, result.stderr
+    clusters = {r["record_id"]: r["cluster_id"] for r in read_clusters(out)}
+    assert clusters["99"] == clusters["0"]
+    explained = c360("explain", path, "--config", config, "-a", "0", "-b", "99")
+    assert explained.returncode == 0, explained.stderr
+    assert "Matched by deterministic rule same customer number" in explained.stdout
+
+
+def test_a_hot_key_is_capped_and_reported(tmp_path: Path) -> None:
+    rows = [[str(i), p[0], p[1], p[2]] for i, p in enumerate(PEOPLE)]
+    first = ["Ann", "Bo", "Cy", "Di", "Ed", "Flo", "Gus", "Hal", "Ida", "Jo"]
+    last = ["Lee", "Ng", "Ruiz", "Diaz", "Kim", "Park", "Shaw", "Webb"]
+    rows += [[f"t{i}", first[i % 10], last[i // 10], "test@example.com"] for i in range(60)]
+    path = write_csv(tmp_path / "people.csv", ["id", "first_name", "last_name", "email"], rows)
+    out = tmp_path / "c.csv"
+    result = c360("dedupe", path, "-i", "id", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert "'test@example.com' (60)" in result.stderr
+    clusters = {r["record_id"]: r["cluster_id"] for r in read_clusters(out)}
+    assert len({clusters[f"t{i}"] for i in range(60)}) == 60
