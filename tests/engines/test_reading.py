@@ -64,7 +64,7 @@ def test_json_lines(tmp_path: Path) -> None:
 def test_broken_json_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "people.jsonl"
     path.write_text('{"id": 1}\n{"id": \n', encoding="utf-8")
-    with pytest.raises(SourceError, match="people.jsonl: cannot read as jsonl"):
+    with pytest.raises(SourceError, match=r"people\.jsonl: cannot read as jsonl"):
         load_source(DuckDBEngine(), SourceFile.from_path(path), 0, "id")
 
 
