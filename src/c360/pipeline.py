@@ -14,12 +14,13 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from c360.config import ComparisonConfig, ConflictConfig, JobConfig
-from c360.engines.base import BlockingReport, Lookup
-from c360.engines.duckdb.engine import DuckDBEngine
+from c360.config import ConflictConfig, JobConfig
+from c360.engines import create_engine
+from c360.engines.base import BlockingReport, Engine, Lookup
 from c360.errors import ConfigError, MappingError, ResolveError
 from c360.mapping import ColumnProfile, detect_columns
 from c360.model import ColumnMapping, FieldKind
@@ -27,13 +28,13 @@ from c360.progress import Reporter
 from c360.resolve import training
 from c360.resolve.blocking import BlockingChoice, choose_blocking
 from c360.resolve.clustering import ClusterStats, cluster
-from c360.resolve.defaults import default_comparison
+from c360.resolve.configure import auto_conflicts, complete_config
 from c360.resolve.fellegi_sunter import MatchModel
 from c360.resolve.labels import read_labels
 from c360.resolve.levels import raw_field, roots_field
 from c360.sources.files import LoadedSource, SourceFile, load_source
-from c360.standardize import ColumnPlan, output_fields, standardize_values
-from c360.standardize.dates import infer_date_order
+from c360.standardize import standardize_columns
+from c360.standardize.plan import field_kinds, plan_columns
 
 __all__ = [
     "BlockingDone",
@@ -114,7 +115,7 @@ class PreparedJob:
     """A job read, mapped and standardised: the engine holds `records`."""
 
     spec: JobSpec
-    engine: DuckDBEngine
+    engine: Engine
     sources: list[LoadedSource]
     mappings: dict[str, list[ColumnMapping]]
     config: JobConfig
@@ -147,7 +148,7 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
 # --- stages ---------------------------------------------------------------------------------
 
 
-def _load(spec: JobSpec, engine: DuckDBEngine, reporter: Reporter) -> list[LoadedSource]:
+def _load(spec: JobSpec, engine: Engine, reporter: Reporter) -> list[LoadedSource]:
     files = [SourceFile.from_path(p) for p in spec.paths]
     names = [f.name for f in files]
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -169,7 +170,7 @@ def _load(spec: JobSpec, engine: DuckDBEngine, reporter: Reporter) -> list[Loade
 
 
 def _detect(
-    spec: JobSpec, engine: DuckDBEngine, sources: list[LoadedSource], reporter: Reporter
+    spec: JobSpec, engine: Engine, sources: list[LoadedSource], reporter: Reporter
 ) -> dict[str, list[ColumnMapping]]:
     overrides = spec.config.fields
     all_columns = {c for s in sources for c in s.columns}
@@ -204,122 +205,43 @@ def _detect(
     return mappings
 
 
-def _plans(
-    engine: DuckDBEngine, source: LoadedSource, mappings: list[ColumnMapping], config: JobConfig
-) -> list[ColumnPlan]:
-    kinds = {m.kind for m in mappings}
-    plans = []
-    for m in mappings:
-        if m.kind is FieldKind.IGNORE:
-            continue
-        order = "mdy" if config.standardize.default_region == "US" else "dmy"
-        if m.kind is FieldKind.BIRTH_DATE:
-            if config.standardize.date_order != "auto":
-                order = config.standardize.date_order
-            else:
-                values = engine.distinct_values(source.table, m.column).to_pylist()
-                order = infer_date_order(values, default=order)
-        plans.append(
-            ColumnPlan(
-                mapping=m,
-                split_full_name=(
-                    m.kind is FieldKind.FULL_NAME
-                    and not kinds & {FieldKind.GIVEN_NAME, FieldKind.FAMILY_NAME}
-                    and m.field == "full_name"
-                ),
-                split_house_number=(
-                    m.kind is FieldKind.STREET
-                    and FieldKind.HOUSE_NUMBER not in kinds
-                    and m.field == "street"
-                ),
-                date_order=order,
-            )
-        )
-    return plans
-
-
-def _field_kinds(plans: list[ColumnPlan]) -> dict[str, FieldKind]:
-    kinds: dict[str, FieldKind] = {}
-    for p in plans:
-        for f in output_fields(p):
-            if f.endswith("__roots"):
-                continue
-            if p.split_full_name:
-                kinds[f] = FieldKind.GIVEN_NAME if f == "given_name" else FieldKind.FAMILY_NAME
-            elif f == "house_number":
-                kinds[f] = FieldKind.HOUSE_NUMBER
-            else:
-                kinds[f] = p.mapping.kind
-    return kinds
-
-
-def _effective_config(config: JobConfig, fields: dict[str, FieldKind]) -> JobConfig:
-    """Fill what the user left to detection: comparisons for the fields present."""
-    comparisons: list[ComparisonConfig]
-    if config.comparisons is None:
-        comparisons = [
-            c for f, kind in fields.items() if (c := default_comparison(f, kind, fields))
-        ]
-    else:
-        comparisons = list(config.comparisons)
-    for i, c in enumerate(comparisons):
-        if c.field not in fields:
-            raise ConfigError(
-                f"comparisons.{i}.field: unknown field {c.field!r}",
-                hint=f"fields in this job: {', '.join(sorted(fields))}",
-            )
-        for j, level in enumerate(c.levels):
-            other = getattr(level, "other", None)
-            if other is not None and other not in fields:
-                raise ConfigError(f"comparisons.{i}.levels.{j}.other: unknown field {other!r}")
-            if level.type == "nickname" and fields[c.field] is not FieldKind.GIVEN_NAME:
-                raise ConfigError(
-                    f"comparisons.{i}.levels.{j}: nickname applies to given names only"
-                )
-    for i, r in enumerate(config.rules):
-        for j, crit in enumerate(r.all):
-            if crit.field not in fields:
-                raise ConfigError(
-                    f"rules.{i}.all.{j}.field: unknown field {crit.field!r} in rule {r.name!r}",
-                    hint=f"fields in this job: {', '.join(sorted(fields))}",
-                )
-    if config.conflicts is not None:
-        compared = {c.field for c in comparisons}
-        for i, cf in enumerate(config.conflicts):
-            for j, f in enumerate(cf.fields):
-                if f not in compared:
-                    raise ConfigError(
-                        f"conflicts.{i}.fields.{j}: {f!r} is not a compared field",
-                        hint=f"compared fields: {', '.join(sorted(compared))}",
-                    )
-    if not comparisons and not config.rules:
-        raise MappingError("nothing to compare: no field has a comparison and there is no rule")
-    return config.model_copy(update={"comparisons": comparisons})
-
-
 def _standardize(
     spec: JobSpec,
-    engine: DuckDBEngine,
+    engine: Engine,
     sources: list[LoadedSource],
     mappings: dict[str, list[ColumnMapping]],
     reporter: Reporter,
 ) -> tuple[dict[str, FieldKind], int]:
-    plans = {s.file.name: _plans(engine, s, mappings[s.file.name], spec.config) for s in sources}
-    distinct = {
-        (s.table, p.mapping.column): engine.distinct_values(s.table, p.mapping.column).to_pylist()
+    distinct: dict[tuple[str, str], list[str]] = {}
+
+    def values_of(table: str, column: str) -> list[str]:
+        if (table, column) not in distinct:
+            distinct[(table, column)] = engine.distinct_values(table, column).to_pylist()
+        return distinct[(table, column)]
+
+    plans = {
+        s.file.name: plan_columns(mappings[s.file.name], spec.config, partial(values_of, s.table))
+        for s in sources
+    }
+    for s in sources:
+        for p in plans[s.file.name]:
+            values_of(s.table, p.mapping.column)
+    tasks = [
+        (s.table, p, distinct[(s.table, p.mapping.column)])
         for s in sources
         for p in plans[s.file.name]
-    }
-    lookups = []
+    ]
     with reporter.step("Standardising values", total=sum(map(len, distinct.values()))) as advance:
-        for s in sources:
-            for p in plans[s.file.name]:
-                values = distinct[(s.table, p.mapping.column)]
-                table = standardize_values(p, values, spec.config.standardize, advance)
-                lookups.append(Lookup(s.table, p.mapping.column, table))
+        tables = standardize_columns(
+            [(p, values) for _, p, values in tasks], spec.config.standardize, advance
+        )
+    lookups = [
+        Lookup(table, p.mapping.column, lookup)
+        for (table, p, _), lookup in zip(tasks, tables, strict=True)
+    ]
     fields: dict[str, FieldKind] = {}
     for s in sources:
-        fields.update(_field_kinds(plans[s.file.name]))
+        fields.update(field_kinds(plans[s.file.name]))
     exact_rule_fields = {c.field for r in spec.config.rules for c in r.all if c.match == "exact"}
     raw = [
         (s.table, p.mapping.column, raw_field(p.mapping.field))
@@ -339,11 +261,9 @@ def _standardize(
     return fields, n
 
 
-def prepare_job(
-    spec: JobSpec, reporter: Reporter, engine: DuckDBEngine | None = None
-) -> PreparedJob:
+def prepare_job(spec: JobSpec, reporter: Reporter, engine: Engine | None = None) -> PreparedJob:
     """Read, map and standardise; return the job ready for resolution."""
-    engine = engine or DuckDBEngine()
+    engine = engine or create_engine()
     timings: dict[str, float] = {}
     with _timed(timings, "read"):
         sources = _load(spec, engine, reporter)
@@ -351,31 +271,8 @@ def prepare_job(
         mappings = _detect(spec, engine, sources, reporter)
     with _timed(timings, "standardize"):
         fields, n = _standardize(spec, engine, sources, mappings, reporter)
-    config = _effective_config(spec.config, fields)
+    config = complete_config(spec.config, fields)
     return PreparedJob(spec, engine, sources, mappings, config, fields, n, timings)
-
-
-def _auto_conflicts(model: MatchModel, fields: dict[str, FieldKind]) -> list[ConflictConfig]:
-    """Hard conflicts where the data shows true matches (almost) never disagree.
-
-    The trained m of a comparison's 'else' level is how often a true match disagrees beyond
-    every typo level. An identifier that disagrees in under 1% of matches becomes a conflict;
-    so does disagreeing on both given name and birth date when that happens in under 0.1% of
-    matches — the evidence that separates family members sharing an email and an address,
-    which independent field weights would add up into a match. Data whose ids or names are
-    often re-keyed (the model says so) gets no such conflict.
-    """
-    conflicts = []
-    m_else = {p.field: p.m[-1] for p in model.fields}
-    for f, m in m_else.items():
-        if fields.get(f) is FieldKind.NATIONAL_ID and m < 0.01:
-            conflicts.append(ConflictConfig(fields=[f]))
-    names_and_dates = ("given_name", "birth_date")
-    if all(f in m_else for f in names_and_dates) and (
-        m_else["given_name"] * m_else["birth_date"] < 0.001
-    ):
-        conflicts.append(ConflictConfig(fields=["given_name", "birth_date"]))
-    return conflicts
 
 
 def train_on_prepared(job: PreparedJob, reporter: Reporter) -> tuple[MatchModel, int]:
@@ -424,7 +321,7 @@ def train_on_prepared(job: PreparedJob, reporter: Reporter) -> tuple[MatchModel,
     return model, candidates
 
 
-def _record_values(engine: DuckDBEngine, rids: Sequence[int]) -> dict[int, dict[str, Any]]:
+def _record_values(engine: Engine, rids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """Standardised values of some records, for scoring them in Python."""
     fields = [c for c in engine.record_columns() if not c.startswith("_")]
     return {int(r["_rid"]): r for r in engine.records(rids, fields).to_pylist()}
@@ -438,7 +335,7 @@ def run_job(spec: JobSpec, reporter: Reporter) -> JobResult:
         raise ResolveError("fewer than two records: nothing to match")
     model, candidates = train_on_prepared(job, reporter)
     conflicts = (
-        config.conflicts if config.conflicts is not None else _auto_conflicts(model, job.fields)
+        config.conflicts if config.conflicts is not None else auto_conflicts(model, job.fields)
     )
     config = config.model_copy(update={"conflicts": conflicts})
     reporter.event(ModelTrained(model, conflicts, spec.model_input is not None))

@@ -11,9 +11,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from unidecode import unidecode
+
 from c360.model import ColumnMapping, FieldKind
-from c360.standardize.dates import birth_date
-from c360.standardize.text import fold
 
 __all__ = ["ColumnProfile", "detect_columns"]
 
@@ -43,6 +43,12 @@ _NAME_PATTERNS: list[tuple[re.Pattern[str], FieldKind]] = [
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[\d\s().\-/]{7,20}$")
+# Shapes the date standardiser reads: ISO, yyyymmdd, dd/mm/yyyy and mm/dd/yyyy.
+_DATE = re.compile(
+    r"^(1[89]|20)\d\d([-/.]?)(0?[1-9]|1[0-2])\2(0?[1-9]|[12]\d|3[01])([ T].*)?$"
+    r"|^(0?[1-9]|[12]\d|3[01])[-/.](0?[1-9]|[12]\d|3[01])[-/.](1[89]|20)\d\d$"
+)
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,8 @@ class ColumnProfile:
 
 
 def _normalise(name: str) -> str:
-    return (fold(name) or "").replace(" ", "_")
+    """`E-Mail Address` → `e_mail_address`."""
+    return _NON_ALNUM.sub("_", unidecode(name).lower()).strip("_")
 
 
 def _share(values: Sequence[str], test: re.Pattern[str]) -> float:
@@ -63,9 +70,7 @@ def _share(values: Sequence[str], test: re.Pattern[str]) -> float:
 
 
 def _date_share(values: Sequence[str]) -> float:
-    if not values:
-        return 0.0
-    return sum(1 for v in values if birth_date(v).value is not None) / len(values)
+    return _share(values, _DATE)
 
 
 def _phone_share(values: Sequence[str]) -> float:

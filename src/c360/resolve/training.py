@@ -10,8 +10,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from c360.config import ComparisonConfig, ExactLevel, JobConfig
-from c360.engines.base import BlockingRule
-from c360.engines.duckdb.engine import DuckDBEngine
+from c360.engines.base import BlockingRule, Engine
 from c360.errors import ConfigError
 from c360.resolve.fellegi_sunter import (
     FieldParameters,
@@ -55,7 +54,7 @@ def training_sessions(
 
 
 def train(
-    engine: DuckDBEngine,
+    engine: Engine,
     config: JobConfig,
     blocking: Sequence[BlockingRule],
     n_records: int,

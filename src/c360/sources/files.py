@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from c360.engines.duckdb.engine import DuckDBEngine
+from c360.engines.base import Engine
 from c360.errors import SourceError
 
 __all__ = ["LoadedSource", "QuarantinedRow", "SourceFile", "load_source"]
@@ -66,7 +66,7 @@ class LoadedSource:
 
 
 def load_source(
-    engine: DuckDBEngine, file: SourceFile, index: int, id_column: str | None
+    engine: Engine, file: SourceFile, index: int, id_column: str | None
 ) -> LoadedSource:
     table = f"src_{index}"
     report = engine.read_file(file.path, table, file.fmt)

@@ -8,7 +8,10 @@ functions on one record, so both see the same values.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +22,7 @@ from c360.model import ColumnMapping, FieldKind
 from c360.standardize import addresses, dates, emails, identifiers, names, phones
 from c360.standardize.text import fold
 
-__all__ = ["ColumnPlan", "output_fields", "standardize_values"]
+__all__ = ["ColumnPlan", "output_fields", "standardize_columns", "standardize_values"]
 
 
 @dataclass(frozen=True)
@@ -118,3 +121,45 @@ def standardize_values(
         ]
     )
     return pa.table(columns, schema=schema)
+
+
+# Below this many distinct values in all, starting worker processes costs more than it saves.
+PARALLEL_MIN_VALUES = 200_000
+_CHUNK = 50_000
+
+
+def standardize_columns(
+    tasks: Sequence[tuple[ColumnPlan, Sequence[str]]],
+    settings: StandardizeConfig,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> list[pa.Table]:
+    """Standardise the distinct values of many columns: one lookup table per task, in order.
+
+    Large inputs are split into chunks and run on every core: the parsers (phonenumbers,
+    email-validator) are pure Python, so threads would not help. Workers are forked from a
+    clean server process, never from this one, which holds the engine's threads.
+    """
+    total = sum(len(values) for _, values in tasks)
+    workers = workers or os.cpu_count() or 1
+    if total < PARALLEL_MIN_VALUES or workers < 2:
+        return [standardize_values(plan, values, settings, progress) for plan, values in tasks]
+    chunks: list[list[pa.Table | None]] = [
+        [None] * max(1, -(-len(values) // _CHUNK)) for _, values in tasks
+    ]
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: dict[Future[pa.Table], tuple[int, int, int]] = {}
+        for t, (plan, values) in enumerate(tasks):
+            for c in range(len(chunks[t])):
+                part = list(values[c * _CHUNK : (c + 1) * _CHUNK])
+                future = pool.submit(standardize_values, plan, part, settings)
+                pending[future] = (t, c, len(part))
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                t, c, n = pending.pop(future)
+                chunks[t][c] = future.result()
+                if progress is not None:
+                    progress(n)
+    return [pa.concat_tables([c for c in parts if c is not None]) for parts in chunks]

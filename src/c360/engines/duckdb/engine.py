@@ -237,14 +237,21 @@ class DuckDBEngine:
 
     def find_records(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
         """Map (source index, record id) to `_rid` for the keys that exist."""
-        found: dict[tuple[int, str], int] = {}
-        for src, rid in keys:
-            row = _first(
-                self._con.execute("SELECT _rid FROM records WHERE _src = ? AND _id = ?", [src, rid])
-            )
-            if row is not None:
-                found[(src, rid)] = int(row[0])
-        return found
+        if not keys:
+            return {}
+        wanted = pa.table(
+            {
+                "src": pa.array([k[0] for k in keys], pa.int16()),
+                "id": pa.array([k[1] for k in keys], pa.string()),
+            }
+        )
+        self._con.register("wanted_keys", wanted)
+        rows = self._con.execute(
+            "SELECT r._src, r._id, r._rid FROM records r"
+            " JOIN wanted_keys w ON w.src = r._src AND w.id = r._id"
+        ).fetchall()
+        self._con.unregister("wanted_keys")
+        return {(int(src), str(rid)): int(n) for src, rid, n in rows}
 
     def add_term_frequencies(self, fields: Sequence[str]) -> None:
         """Add `<field>__tf`: the share of non-null records holding the same value."""
