@@ -38,7 +38,7 @@ def explain_records(spec: JobSpec, left: str, right: str, reporter: Reporter) ->
     """Why `left` and `right` are, or are not, the same customer under this job's model."""
     job = prepare_job(spec, reporter)
     engine, config = job.engine, job.config
-    names = [s.file.name for s in job.sources]
+    names = [s.spec.name for s in job.sources]
     keys = [_parse_key(left, names), _parse_key(right, names)]
     found = engine.find_records(keys)
     for key, text in zip(keys, (left, right), strict=True):

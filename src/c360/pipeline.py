@@ -32,7 +32,7 @@ from c360.resolve.configure import auto_conflicts, complete_config
 from c360.resolve.fellegi_sunter import MatchModel
 from c360.resolve.labels import read_labels
 from c360.resolve.levels import raw_field, roots_field
-from c360.sources.files import LoadedSource, SourceFile, load_source
+from c360.sources.files import LoadedSource, SourceSpec, load_source
 from c360.standardize import standardize_columns
 from c360.standardize.plan import field_kinds, plan_columns
 
@@ -56,7 +56,7 @@ _SAMPLE_ROWS = 2_000
 
 @dataclass(frozen=True)
 class JobSpec:
-    paths: list[Path]
+    sources: list[SourceSpec]
     mode: Mode
     config: JobConfig
     across_only: bool = False
@@ -149,22 +149,21 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
 
 
 def _load(spec: JobSpec, engine: Engine, reporter: Reporter) -> list[LoadedSource]:
-    files = [SourceFile.from_path(p) for p in spec.paths]
-    names = [f.name for f in files]
+    names = [s.name for s in spec.sources]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ConfigError(
-            f"two inputs share the name {repeated[0]!r} (sources are named by file stem)",
+            f"two sources share the name {repeated[0]!r} (files are named by their stem)",
             hint="rename one of the files",
         )
     loaded = []
-    with reporter.step("Reading sources", total=len(files)) as advance:
-        for i, f in enumerate(files):
-            loaded.append(load_source(engine, f, i, spec.config.id_column))
+    with reporter.step("Reading sources", total=len(spec.sources)) as advance:
+        for i, source in enumerate(spec.sources):
+            loaded.append(load_source(engine, source, i))
             advance(1)
     for s in loaded:
         if s.encoding != "utf-8":
-            reporter.warn(f"{s.file.path}: not UTF-8; read as {s.encoding}")
+            reporter.warn(f"{s.spec.where or s.spec.name}: not UTF-8; read as {s.encoding}")
     reporter.event(SourcesLoaded(loaded))
     return loaded
 
@@ -172,9 +171,8 @@ def _load(spec: JobSpec, engine: Engine, reporter: Reporter) -> list[LoadedSourc
 def _detect(
     spec: JobSpec, engine: Engine, sources: list[LoadedSource], reporter: Reporter
 ) -> dict[str, list[ColumnMapping]]:
-    overrides = spec.config.fields
     all_columns = {c for s in sources for c in s.columns}
-    unknown = sorted(set(overrides) - all_columns)
+    unknown = sorted({c for s in sources for c in s.spec.fields} - all_columns)
     if unknown:
         raise ConfigError(
             f"fields: column {unknown[0]!r} is in no input",
@@ -193,15 +191,16 @@ def _detect(
             )
             for c in s.columns
         ]
-        found = detect_columns(profiles, spec.config.id_column, overrides)
-        if not any(m.kind not in (FieldKind.IGNORE,) for m in found):
+        ignored = [c for c in (s.spec.id_column, s.spec.updated_at) if c is not None]
+        found = detect_columns(profiles, ignored, s.spec.fields)
+        if not any(m.kind is not FieldKind.IGNORE for m in found):
             raise MappingError(
-                f"{s.file.path}: no column to match on"
-                + (" besides the id column" if spec.config.id_column else ""),
+                f"{s.spec.where or s.spec.name}: no column to match on"
+                + (" besides the id column" if s.spec.id_column else ""),
                 hint="a file needs at least one usable column (name, email, phone, …)",
             )
-        mappings[s.file.name] = found
-        reporter.event(FieldsDetected(s.file.name, found))
+        mappings[s.spec.name] = found
+        reporter.event(FieldsDetected(s.spec.name, found))
     return mappings
 
 
@@ -220,16 +219,16 @@ def _standardize(
         return distinct[(table, column)]
 
     plans = {
-        s.file.name: plan_columns(mappings[s.file.name], spec.config, partial(values_of, s.table))
+        s.spec.name: plan_columns(mappings[s.spec.name], spec.config, partial(values_of, s.table))
         for s in sources
     }
     for s in sources:
-        for p in plans[s.file.name]:
+        for p in plans[s.spec.name]:
             values_of(s.table, p.mapping.column)
     tasks = [
         (s.table, p, distinct[(s.table, p.mapping.column)])
         for s in sources
-        for p in plans[s.file.name]
+        for p in plans[s.spec.name]
     ]
     with reporter.step("Standardising values", total=sum(map(len, distinct.values()))) as advance:
         tables = standardize_columns(
@@ -241,18 +240,18 @@ def _standardize(
     ]
     fields: dict[str, FieldKind] = {}
     for s in sources:
-        fields.update(field_kinds(plans[s.file.name]))
+        fields.update(field_kinds(plans[s.spec.name]))
     exact_rule_fields = {c.field for r in spec.config.rules for c in r.all if c.match == "exact"}
     raw = [
         (s.table, p.mapping.column, raw_field(p.mapping.field))
         for s in sources
-        for p in plans[s.file.name]
+        for p in plans[s.spec.name]
         if p.mapping.field in exact_rule_fields
     ]
     with reporter.step("Building records"):
         n = engine.build_records(
-            [(s.table, s.file.name) for s in sources],
-            [spec.config.id_column] * len(sources),
+            [(s.table, s.spec.name) for s in sources],
+            [s.spec.id_column for s in sources],
             lookups,
             [*fields, *(roots_field(f) for f, k in fields.items() if k is FieldKind.GIVEN_NAME)],
             raw,
@@ -308,7 +307,7 @@ def train_on_prepared(job: PreparedJob, reporter: Reporter) -> tuple[MatchModel,
             if spec.labels is not None:
                 labelled = read_labels(
                     spec.labels,
-                    [s.file.name for s in job.sources],
+                    [s.spec.name for s in job.sources],
                     engine.find_records,
                     lambda rids: _record_values(engine, rids),
                     config.comparisons,

@@ -11,7 +11,7 @@ import pytest
 
 from c360.engines.duckdb.engine import DuckDBEngine
 from c360.errors import SourceError
-from c360.sources.files import SourceFile, load_source
+from c360.sources.files import SourceSpec, format_of, load_source
 
 EXPECTED = [{"id": "1", "name": "José", "city": "Paris"}, {"id": "2", "name": "Ann", "city": None}]
 
@@ -34,7 +34,7 @@ def test_csv_variants(tmp_path: Path, name: str, content: bytes) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     engine = DuckDBEngine()
-    loaded = load_source(engine, SourceFile.from_path(path), 0, "id")
+    loaded = load_source(engine, SourceSpec.from_path(path, id_column="id"), 0)
     assert loaded.columns == ["id", "name", "city"]
     assert _rows(engine, loaded.table) == EXPECTED
 
@@ -43,7 +43,7 @@ def test_parquet_with_typed_columns_reads_as_text(tmp_path: Path) -> None:
     path = tmp_path / "people.parquet"
     pq.write_table(pa.table({"id": [1, 2], "name": ["José", "Ann"], "city": ["Paris", None]}), path)
     engine = DuckDBEngine()
-    loaded = load_source(engine, SourceFile.from_path(path), 0, "id")
+    loaded = load_source(engine, SourceSpec.from_path(path, id_column="id"), 0)
     assert _rows(engine, loaded.table) == EXPECTED
 
 
@@ -57,7 +57,7 @@ def test_json_lines(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     engine = DuckDBEngine()
-    loaded = load_source(engine, SourceFile.from_path(path), 0, "id")
+    loaded = load_source(engine, SourceSpec.from_path(path, id_column="id"), 0)
     assert _rows(engine, loaded.table) == EXPECTED
 
 
@@ -65,19 +65,19 @@ def test_broken_json_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "people.jsonl"
     path.write_text('{"id": 1}\n{"id": \n', encoding="utf-8")
     with pytest.raises(SourceError, match=r"people\.jsonl: cannot read as jsonl"):
-        load_source(DuckDBEngine(), SourceFile.from_path(path), 0, "id")
+        load_source(DuckDBEngine(), SourceSpec.from_path(path, id_column="id"), 0)
 
 
 def test_unknown_extension_is_an_error() -> None:
     with pytest.raises(SourceError, match="unknown file type"):
-        SourceFile.from_path(Path("people.xlsx"))
+        format_of(Path("people.xlsx"))
 
 
 def test_a_repeated_header_keeps_both_columns(tmp_path: Path) -> None:
     path = tmp_path / "dup.csv"
     path.write_text("id,name,name\n1,a,b\n", encoding="utf-8")
     engine = DuckDBEngine()
-    loaded = load_source(engine, SourceFile.from_path(path), 0, "id")
+    loaded = load_source(engine, SourceSpec.from_path(path, id_column="id"), 0)
     assert len(loaded.columns) == 3
     assert _rows(engine, loaded.table)[0]["id"] == "1"
     assert sorted(_rows(engine, loaded.table)[0].values()) == ["1", "a", "b"]

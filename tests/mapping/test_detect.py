@@ -19,7 +19,7 @@ def test_febrl_style_names_are_recognised() -> None:
         _profile("date_of_birth", ["19300213"]),
         _profile("soc_sec_id", ["7535316"]),
     ]
-    kinds = {m.column: m.kind for m in detect_columns(profiles, "rec_id", {})}
+    kinds = {m.column: m.kind for m in detect_columns(profiles, ["rec_id"], {})}
     assert "rec_id" not in kinds
     assert kinds == {
         "given_name": FieldKind.GIVEN_NAME,
@@ -39,19 +39,19 @@ def test_values_decide_when_the_name_says_nothing() -> None:
         _profile("col_a", ["a@x.com", "b@y.org", "c@z.net"]),
         _profile("col_b", ["(212) 555-0100", "212-555-0199", "+1 212 555 0142"]),
     ]
-    kinds = {m.column: m.kind for m in detect_columns(profiles, None, {})}
+    kinds = {m.column: m.kind for m in detect_columns(profiles, [], {})}
     assert kinds == {"col_a": FieldKind.EMAIL, "col_b": FieldKind.PHONE}
 
 
 def test_a_name_contradicted_by_values_is_not_trusted() -> None:
-    (mapping,) = detect_columns([_profile("email", ["yes", "no", "yes"])], None, {})
+    (mapping,) = detect_columns([_profile("email", ["yes", "no", "yes"])], [], {})
     assert mapping.kind is FieldKind.OTHER
     assert "email" in mapping.reason
 
 
 def test_overrides_win_and_empty_columns_are_ignored() -> None:
     profiles = [_profile("x", ["jo"]), _profile("notes", [], null_share=1.0)]
-    mappings = detect_columns(profiles, None, {"x": FieldKind.GIVEN_NAME})
+    mappings = detect_columns(profiles, [], {"x": FieldKind.GIVEN_NAME})
     assert [(m.column, m.kind, m.reason) for m in mappings] == [
         ("x", FieldKind.GIVEN_NAME, "config"),
         ("notes", FieldKind.IGNORE, "all values empty"),
@@ -60,4 +60,4 @@ def test_overrides_win_and_empty_columns_are_ignored() -> None:
 
 def test_two_columns_of_one_kind_get_numbered_fields() -> None:
     profiles = [_profile("phone", ["2125550100"]), _profile("mobile", ["2125550199"])]
-    assert [m.field for m in detect_columns(profiles, None, {})] == ["phone", "phone_2"]
+    assert [m.field for m in detect_columns(profiles, [], {})] == ["phone", "phone_2"]

@@ -7,11 +7,16 @@ from pathlib import Path
 from c360.config import JobConfig
 from c360.pipeline import JobSpec, prepare_job, train_on_prepared
 from c360.progress import SilentReporter
+from c360.sources.files import SourceSpec
 from c360.resolve.explain import explain_pair
 
 
 def test_python_pair_scores_equal_batch_scores(febrl1: Path) -> None:
-    spec = JobSpec(paths=[febrl1], mode="dedupe", config=JobConfig(id_column="rec_id"))
+    spec = JobSpec(
+        sources=[SourceSpec.from_path(febrl1, id_column="rec_id")],
+        mode="dedupe",
+        config=JobConfig(),
+    )
     job = prepare_job(spec, SilentReporter())
     model, candidates = train_on_prepared(job, SilentReporter())
     engine = job.engine

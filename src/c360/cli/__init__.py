@@ -13,6 +13,7 @@ from c360.config import JobConfig, dump_config, load_config
 from c360.errors import C360Error
 from c360.pipeline import JobSpec, Mode, prepare_job, run_job
 from c360.progress import SilentReporter
+from c360.sources.files import SourceSpec
 
 __all__ = ["app", "main"]
 
@@ -94,7 +95,9 @@ def _run(
     if output is None and not show_config:
         output = Path("clusters.csv")
     spec = JobSpec(
-        paths=files,
+        sources=[
+            SourceSpec.from_path(p, id_column=config.id_column, fields=config.fields) for p in files
+        ],
         mode=mode,
         config=config,
         across_only=across_only,
@@ -190,10 +193,14 @@ def explain(
     from c360.cli.render import RichReporter, render_explanation
     from c360.explain_view import explain_records
 
+    job_config = _config(config, id_column)
     spec = JobSpec(
-        paths=files,
+        sources=[
+            SourceSpec.from_path(p, id_column=job_config.id_column, fields=job_config.fields)
+            for p in files
+        ],
         mode="link" if len(files) > 1 else "dedupe",
-        config=_config(config, id_column),
+        config=job_config,
         across_only=across_only,
         model_input=model,
     )

@@ -89,7 +89,7 @@ class RichReporter:
             )
         for s in sources:
             table.add_row(
-                s.file.name,
+                s.spec.name,
                 f"{s.total:,}",
                 f"{s.accepted:,}",
                 f"{len(s.quarantined):,}",

@@ -118,14 +118,15 @@ def _detect_one(profile: ColumnProfile) -> tuple[FieldKind, str]:
 
 def detect_columns(
     profiles: Sequence[ColumnProfile],
-    id_column: str | None,
+    skip: Sequence[str],
     overrides: Mapping[str, FieldKind],
 ) -> list[ColumnMapping]:
-    """Map every column of one source (except the id column) onto a field of the model."""
+    """Map every column of one source onto a field of the model, except the `skip` columns
+    (the record id, the updated-at stamp: bookkeeping, not evidence)."""
     mappings: list[ColumnMapping] = []
     used: dict[str, int] = {}
     for profile in profiles:
-        if profile.name == id_column:
+        if profile.name in skip:
             continue
         if profile.name in overrides:
             kind, reason = overrides[profile.name], "config"

@@ -5,13 +5,17 @@ Counts balance: every row of a file is either a record or a quarantined row with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from c360.engines.base import Engine
 from c360.errors import SourceError
+from c360.model import FieldKind
 
-__all__ = ["LoadedSource", "QuarantinedRow", "SourceFile", "load_source"]
+__all__ = ["LoadedSource", "QuarantinedRow", "SourceSpec", "format_of", "load_source"]
 
 _FORMATS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".psv": "csv",
@@ -20,21 +24,55 @@ _FORMATS = {
 }  # fmt: skip
 
 
+def format_of(path: Path) -> str:
+    """The reader for a file, from its extension."""
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise SourceError(
+            f"{path}: unknown file type {path.suffix!r}",
+            hint="use .csv, .tsv, .parquet or .jsonl files",
+        )
+    return fmt
+
+
 @dataclass(frozen=True)
-class SourceFile:
-    path: Path
+class SourceSpec:
+    """One source of people records: a file, or rows already read (e.g. from SQL).
+
+    `fields` maps columns to fields where detection should not decide; `updated_at` names the
+    column with each row's last change, if the system has one.
+    """
+
     name: str
-    fmt: str
+    path: Path | None = None
+    rows: pa.Table | None = None
+    where: str = ""
+    id_column: str | None = None
+    fields: Mapping[str, FieldKind] = field(default_factory=dict)
+    updated_at: str | None = None
+    # A project source names its own columns, so a missing one was renamed or dropped; the
+    # inputs of one `c360 link` share one mapping, which need not fit each file.
+    fields_must_exist: bool = False
 
     @classmethod
-    def from_path(cls, path: Path) -> SourceFile:
-        fmt = _FORMATS.get(path.suffix.lower())
-        if fmt is None:
-            raise SourceError(
-                f"{path}: unknown file type {path.suffix!r}",
-                hint="use .csv, .tsv, .parquet or .jsonl files",
-            )
-        return cls(path=path, name=path.stem, fmt=fmt)
+    def from_path(
+        cls,
+        path: Path,
+        *,
+        id_column: str | None = None,
+        fields: Mapping[str, FieldKind] | None = None,
+        name: str | None = None,
+        updated_at: str | None = None,
+    ) -> SourceSpec:
+        format_of(path)  # fail early on an unknown file type
+        return cls(
+            name=name or path.stem,
+            path=path,
+            where=str(path),
+            id_column=id_column,
+            fields=dict(fields or {}),
+            updated_at=updated_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -48,7 +86,7 @@ class QuarantinedRow:
 
 @dataclass(frozen=True)
 class LoadedSource:
-    file: SourceFile
+    spec: SourceSpec
     table: str
     columns: list[str]
     rows_read: int
@@ -65,27 +103,39 @@ class LoadedSource:
         return self.accepted + len(self.quarantined)
 
 
-def load_source(
-    engine: Engine, file: SourceFile, index: int, id_column: str | None
-) -> LoadedSource:
+def load_source(engine: Engine, spec: SourceSpec, index: int) -> LoadedSource:
+    """Read one source into the engine as `src_<index>`, quarantining rows it cannot use."""
     table = f"src_{index}"
-    report = engine.read_file(file.path, table, file.fmt)
-    if id_column is not None and id_column not in report.columns:
+    if spec.rows is not None:
+        report = engine.load_arrow(spec.rows, table, spec.where or spec.name)
+    elif spec.path is not None:
+        report = engine.read_file(spec.path, table, format_of(spec.path))
+    else:
+        raise SourceError(f"source {spec.name!r}: nothing to read (no file and no rows)")
+    where = spec.where or spec.name
+    for role, column in (("id", spec.id_column), ("updated_at", spec.updated_at)):
+        if column is not None and column not in report.columns:
+            raise SourceError(
+                f"{where}: no {role} column {column!r}; columns are: {', '.join(report.columns)}",
+                hint="name one of these columns" + (" with --id-column" if role == "id" else ""),
+            )
+    unknown = sorted(set(spec.fields) - set(report.columns))
+    if spec.fields_must_exist and unknown:
         raise SourceError(
-            f"{file.path}: no id column {id_column!r}; columns are: {', '.join(report.columns)}",
-            hint="pass --id-column with one of these names",
+            f"{where}: column {unknown[0]!r} from the config is not in the source",
+            hint=f"was it renamed? columns are: {', '.join(report.columns)}",
         )
     quarantined = [
-        QuarantinedRow(file.name, line=r.line, row=None, reason=r.reason, raw=r.raw)
+        QuarantinedRow(spec.name, line=r.line, row=None, reason=r.reason, raw=r.raw)
         for r in report.rejected
     ]
-    if id_column is not None:
+    if spec.id_column is not None:
         quarantined += [
-            QuarantinedRow(file.name, line=None, row=row, reason=reason)
-            for row, reason in engine.quarantine_ids(table, id_column)
+            QuarantinedRow(spec.name, line=None, row=row, reason=reason)
+            for row, reason in engine.quarantine_ids(table, spec.id_column)
         ]
     loaded = LoadedSource(
-        file=file,
+        spec=spec,
         table=table,
         columns=report.columns,
         rows_read=report.rows,
@@ -94,7 +144,7 @@ def load_source(
     )
     if loaded.accepted == 0:
         raise SourceError(
-            f"{file.path}: none of its {loaded.total} rows could be used",
-            hint=(quarantined[0].reason if quarantined else "check the file"),
+            f"{where}: none of its {loaded.total} rows could be used",
+            hint=(quarantined[0].reason if quarantined else "check the source"),
         )
     return loaded

@@ -85,6 +85,9 @@ class DuckDBEngine:
     def read_file(self, path: Path, table: str, fmt: str) -> ReadReport:
         return reading.read_file(self._con, path, table, fmt)
 
+    def load_arrow(self, rows: pa.Table, table: str, where: str) -> ReadReport:
+        return reading.load_rows(self._con, rows, table, where)
+
     def sample_rows(self, table: str, n: int) -> pa.Table:
         # Evenly spaced rows, not the first n: exports are often sorted by something.
         (total,) = _first(self._con.execute(f"SELECT count(*) FROM {quote(table)}")) or (0,)

@@ -10,12 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from c360.engines.base import ReadReport, RejectedRow
 from c360.engines.duckdb.render import quote
 from c360.errors import SourceError
 
-__all__ = ["read_file"]
+__all__ = ["load_rows", "read_file"]
 
 
 def _first(result: duckdb.DuckDBPyConnection) -> tuple[object, ...] | None:
@@ -91,6 +92,40 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, fmt: str) 
             hint="check the file's format, or convert it to CSV, Parquet or JSON Lines",
         ) from None
 
+    rows = _to_text_table(con, view, table, str(path))
+    if rows == 0 and not rejected:
+        raise SourceError(f"{path}: no data rows (only a header?)", hint="check the export")
+    return ReadReport(
+        table=table,
+        path=path,
+        columns=_columns(con, table),
+        rows=rows,
+        encoding=encoding,
+        rejected=rejected,
+    )
+
+
+def load_rows(con: duckdb.DuckDBPyConnection, rows: pa.Table, table: str, where: str) -> ReadReport:
+    """Load rows read elsewhere (a SQL source) exactly as a file's rows are loaded."""
+    view = f"{table}__arrow"
+    con.register(view, rows)
+    try:
+        n = _to_text_table(con, view, table, where, drop=False)
+    finally:
+        con.unregister(view)
+    return ReadReport(
+        table=table, path=Path(where), columns=_columns(con, table), rows=n, encoding="utf-8"
+    )
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [str(r[0]) for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()][1:]
+
+
+def _to_text_table(
+    con: duckdb.DuckDBPyConnection, view: str, table: str, where: str, *, drop: bool = True
+) -> int:
+    """`view` → `table`: names stripped and checked, values as trimmed text, '' as null."""
     described = con.execute(f"DESCRIBE {quote(view)}").fetchall()
     raw_columns = [str(r[0]) for r in described]
     columns = [c.strip() for c in raw_columns]
@@ -98,17 +133,17 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, fmt: str) 
     for i, c in enumerate(columns):
         if not c:
             raise SourceError(
-                f"{path}: column {i + 1} has an empty header", hint="name every column"
+                f"{where}: column {i + 1} has an empty header", hint="name every column"
             )
         if c in seen:
             raise SourceError(
-                f"{path}: column name {c!r} appears twice (columns {seen[c] + 1} and {i + 1})",
+                f"{where}: column name {c!r} appears twice (columns {seen[c] + 1} and {i + 1})",
                 hint="rename one of them",
             )
         seen[c] = i
         if c.startswith("_"):
             raise SourceError(
-                f"{path}: column {c!r}: names starting with '_' are reserved for c360",
+                f"{where}: column {c!r}: names starting with '_' are reserved for c360",
                 hint="rename the column, or map it with a config file",
             )
     selects = ", ".join(
@@ -119,15 +154,7 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, fmt: str) 
         f"CREATE OR REPLACE TABLE {quote(table)} AS"
         f" SELECT (row_number() OVER ())::BIGINT AS _row, {selects} FROM {quote(view)}"
     )
-    con.execute(f"DROP TABLE {quote(view)}")
+    if drop:
+        con.execute(f"DROP TABLE {quote(view)}")
     (rows,) = _first(con.execute(f"SELECT count(*) FROM {quote(table)}")) or (0,)
-    if rows == 0 and not rejected:
-        raise SourceError(f"{path}: no data rows (only a header?)", hint="check the export")
-    return ReadReport(
-        table=table,
-        path=path,
-        columns=columns,
-        rows=int(str(rows)),
-        encoding=encoding,
-        rejected=rejected,
-    )
+    return int(str(rows))
