@@ -8,6 +8,7 @@ The command line prints them without a traceback; a traceback means a bug in c36
     ├── SourceError        an input file cannot be read as asked (names the file, line, column)
     ├── MappingError       columns cannot be mapped onto the shared customer model
     ├── ResolveError       identity resolution cannot run on this data or model
+    ├── StoreError         the project store cannot be opened, read or written
     └── EngineError        the execution engine failed or is not installed
 """
 
@@ -20,6 +21,7 @@ __all__ = [
     "MappingError",
     "ResolveError",
     "SourceError",
+    "StoreError",
 ]
 
 
@@ -53,3 +55,7 @@ class ResolveError(C360Error):
 
 class EngineError(C360Error):
     """The execution engine failed, or an optional engine is not installed."""
+
+
+class StoreError(C360Error):
+    """The project's store cannot be opened, read or written as asked."""

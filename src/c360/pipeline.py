@@ -66,6 +66,10 @@ class JobSpec:
     model_input: Path | None = None
     model_output: Path | None = None
     labels: Path | None = None
+    # A project run keeps each record's raw row, content hash and raw field values (lineage,
+    # incremental runs, golden records), and may bring the model of its last run.
+    keep_raw: bool = False
+    model: MatchModel | None = None
 
 
 # --- events the reporter shows ------------------------------------------------------------
@@ -246,7 +250,7 @@ def _standardize(
         (s.table, p.mapping.column, raw_field(p.mapping.field))
         for s in sources
         for p in plans[s.spec.name]
-        if p.mapping.field in exact_rule_fields
+        if spec.keep_raw or p.mapping.field in exact_rule_fields
     ]
     with reporter.step("Building records"):
         n = engine.build_records(
@@ -255,6 +259,8 @@ def _standardize(
             lookups,
             [*fields, *(roots_field(f) for f, k in fields.items() if k is FieldKind.GIVEN_NAME)],
             raw,
+            [s.spec.updated_at for s in sources],
+            keep_raw=spec.keep_raw,
         )
     reporter.event(Standardized(n, engine.flag_counts(lookups)))
     return fields, n
@@ -300,7 +306,9 @@ def train_on_prepared(job: PreparedJob, reporter: Reporter) -> tuple[MatchModel,
         engine.compare(config.comparisons, [r.all for r in config.rules], tf_fields)
 
     with _timed(timings, "train"), reporter.step("Training the model (u sampling, EM)"):
-        if spec.model_input is not None:
+        if spec.model is not None:
+            model = training.check_model(spec.model, config.comparisons, "the last run")
+        elif spec.model_input is not None:
             model = training.load_model(spec.model_input, config.comparisons)
         else:
             labelled = None

@@ -5,11 +5,12 @@ import numpy as np
 from c360.engines.base import PairsWithin
 from c360.resolve.clustering import cluster, connected_components
 
-Pair = tuple[int, int, float, bool, bool]  # left, right, probability, ruled, conflict
+# left, right, probability, ruled, conflict[, veto]
+Pair = tuple[int, int, float, bool, bool] | tuple[int, int, float, bool, bool, bool]
 
 
 def _run(n: int, pairs: list[Pair]) -> list[int]:
-    links = [(a, b) for a, b, p, r, c in pairs if (p >= 0.9 and not c) or r]
+    links = [(k[0], k[1]) for k in pairs if (k[2] >= 0.9 and not k[4]) or k[3]]
     linked = (
         np.array([a for a, _ in links], dtype=np.int64),
         np.array([b for _, b in links], dtype=np.int64),
@@ -23,6 +24,7 @@ def _run(n: int, pairs: list[Pair]) -> list[int]:
             np.array([k[2] for k in kept], dtype=np.float64),
             np.array([k[3] for k in kept], dtype=np.bool_),
             np.array([k[4] for k in kept], dtype=np.bool_),
+            np.array([k[5] if len(k) > 5 else False for k in kept], dtype=np.bool_),
         )
 
     result, _ = cluster(n, linked, within, 0.9, 0.5)
@@ -64,3 +66,13 @@ def test_a_conflicting_pair_keeps_two_groups_apart() -> None:
 def test_a_conflict_is_never_a_link_unless_a_rule_says_so() -> None:
     assert _run(2, [(0, 1, 0.999, False, True)]) == [0, 1]
     assert _run(2, [(0, 1, 0.2, True, True)]) == [0, 0]
+
+
+def test_a_steward_veto_beats_rules_and_chains() -> None:
+    pairs: list[Pair] = [
+        (0, 1, 0.999, True, False),
+        (1, 2, 0.999, True, False),
+        (0, 2, 0.5, False, True, True),
+    ]
+    result = _run(3, pairs)
+    assert result[0] != result[2]

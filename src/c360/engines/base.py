@@ -8,7 +8,7 @@ Capabilities are data (`EngineCapabilities`), checked before a run starts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -24,7 +24,9 @@ __all__ = [
     "BlockingRule",
     "Engine",
     "EngineCapabilities",
+    "EventMapping",
     "FieldWeights",
+    "GoldenField",
     "Lookup",
     "PairsWithin",
     "ReadReport",
@@ -106,6 +108,7 @@ class PairsWithin:
     probability: npt.NDArray[np.float64]
     ruled: npt.NDArray[np.bool_]
     conflict: npt.NDArray[np.bool_]
+    veto: npt.NDArray[np.bool_]  # a steward's "not the same": beats rules and chains
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,39 @@ class BlockingReport:
     pairs: int
     capped_keys: list[tuple[str, int]]  # (key value, records sharing it)
     capped_key_count: int
+
+
+@dataclass(frozen=True)
+class GoldenField:
+    """One field of the golden record and how it is chosen.
+
+    `display_raw`: show the value as the source wrote it (names, streets) rather than the
+    standardised one (emails, phones in E.164, ISO dates).
+    """
+
+    field: str
+    rule: str
+    display_raw: bool
+    priority: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventMapping:
+    """How an event table's columns map onto the shared model's event."""
+
+    name: str
+    table: str
+    type: str
+    department: str
+    id: str
+    occurred_at: str
+    status: str | None
+    amount: str | None
+    attributes: tuple[str, ...]
+    person_source: int | None  # index of the people source whose record id the event holds
+    person_record_id: str | None
+    contact_column: str | None  # an email or phone column
+    contact_kind: str | None  # "email" | "phone"
 
 
 class Engine(Protocol):
@@ -138,6 +174,8 @@ class Engine(Protocol):
         lookups: Sequence[Lookup],
         fields: Sequence[str],
         raw_fields: Sequence[tuple[str, str, str]],
+        updated_at_columns: Sequence[str | None] | None = None,
+        keep_raw: bool = False,
     ) -> int: ...
     def source_sizes(self) -> list[int]: ...
     def flag_counts(self, lookups: Sequence[Lookup]) -> dict[tuple[str, str, str], int]: ...
@@ -186,3 +224,17 @@ class Engine(Protocol):
     ) -> None: ...
     def write_pairs(self, path: Path, with_source: bool, rule_names: Sequence[str]) -> int: ...
     def close(self) -> None: ...
+
+    # customers (project runs)
+    def apply_decisions(
+        self, links: Sequence[tuple[int, int]], unlinks: Sequence[tuple[int, int]]
+    ) -> None: ...
+    def set_customers(self, rids: npt.NDArray[np.int64], customer_ids: Sequence[str]) -> None: ...
+    def golden_records(self, fields: Sequence[GoldenField], sources: Sequence[str]) -> pa.Table: ...
+    def contact_points(self, kinds: Mapping[str, str], golden: pa.Table) -> pa.Table: ...
+    def resolve_events(
+        self, event: EventMapping, contact_lookup: pa.Table | None
+    ) -> tuple[pa.Table, pa.Table]: ...
+    def store_records(self, fields: Sequence[str]) -> pa.Table: ...
+    def store_links(self, rule_names: Sequence[str]) -> pa.Table: ...
+    def store_pairs(self, min_probability: float, rule_names: Sequence[str]) -> pa.Table: ...

@@ -5,7 +5,8 @@ compared and clearly differ. Here links are taken strongest first (rule links, t
 probability), and two groups join only if
 
 - no compared pair between them is a hard conflict (e.g. different national ids) — unless a
-  deterministic rule made the link, and
+  deterministic rule made the link — and no pair between them was vetoed by a steward
+  (nothing overrules that), and
 - the pairs compared between the two groups have a mean match probability of at least
   `min_mean_probability` (average linkage over the evidence there is).
 
@@ -81,6 +82,7 @@ def cluster(
     order = np.lexsort((pw.right, pw.left, -pw.probability, ~pw.ruled, comp_of_pair))
     left, right = pw.left[order], pw.right[order]
     prob, ruled, conflict = pw.probability[order], pw.ruled[order], pw.conflict[order]
+    veto = pw.veto[order]
     comp_of_pair = comp_of_pair[order]
     boundaries = np.flatnonzero(np.diff(comp_of_pair)) + 1
     starts = np.concatenate([[0], boundaries]).tolist()
@@ -89,7 +91,7 @@ def cluster(
     refused_conflict = refused_weak = 0
     for s, e in zip(starts, ends, strict=True):
         rc, rw = _cluster_component(
-            left[s:e], right[s:e], prob[s:e], ruled[s:e], conflict[s:e],
+            left[s:e], right[s:e], prob[s:e], ruled[s:e], conflict[s:e], veto[s:e],
             threshold, min_mean_probability, result,
         )  # fmt: skip
         refused_conflict += rc
@@ -105,13 +107,14 @@ def _cluster_component(
     prob: npt.NDArray[np.float64],
     ruled: npt.NDArray[np.bool_],
     conflict: npt.NDArray[np.bool_],
+    veto: npt.NDArray[np.bool_],
     threshold: float,
     min_mean_probability: float,
     result: npt.NDArray[np.int64],
 ) -> tuple[int, int]:
     """Greedy average-linkage merge of one component; writes representatives into `result`."""
     ls, rs = left.tolist(), right.tolist()
-    ps, rus, cs = prob.tolist(), ruled.tolist(), conflict.tolist()
+    ps, rus, cs, vs = prob.tolist(), ruled.tolist(), conflict.tolist(), veto.tolist()
     nodes = sorted(set(ls) | set(rs))
     # Fast path: every compared pair is a link and none conflicts → one cluster.
     if not any(cs) and all(p >= threshold or r for p, r in zip(ps, rus, strict=True)):
@@ -120,10 +123,11 @@ def _cluster_component(
 
     parent = {x: x for x in nodes}
     size = dict.fromkeys(nodes, 1)
-    # Evidence between groups: neighbour → [sum of probabilities, compared pairs, conflicts].
+    # Evidence between groups: neighbour → [sum of probabilities, compared pairs, conflicts,
+    # vetoes].
     adjacency: dict[int, dict[int, list[float]]] = {x: {} for x in nodes}
-    for a, b, p, r, c in zip(ls, rs, ps, rus, cs, strict=True):
-        edge = [1.0 if r else p, 1.0, float(c and not r)]
+    for a, b, p, r, c, v in zip(ls, rs, ps, rus, cs, vs, strict=True):
+        edge = [1.0 if r else p, 1.0, float(c and not r), float(v)]
         adjacency[a][b] = edge
         adjacency[b][a] = list(edge)
 
@@ -142,8 +146,11 @@ def _cluster_component(
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
+        total, count, conflicts, vetoes = adjacency[ra][rb]
+        if vetoes:
+            refused_conflict += 1
+            continue
         if not r:
-            total, count, conflicts = adjacency[ra][rb]
             if conflicts:
                 refused_conflict += 1
                 continue
@@ -156,8 +163,8 @@ def _cluster_component(
         for nb, stats in adjacency.pop(small).items():
             if nb == big:
                 continue
-            edge = adjacency[big].setdefault(nb, [0.0, 0.0, 0.0])
-            for k in range(3):
+            edge = adjacency[big].setdefault(nb, [0.0, 0.0, 0.0, 0.0])
+            for k in range(4):
                 edge[k] += stats[k]
             del adjacency[nb][small]
             adjacency[nb][big] = list(edge)

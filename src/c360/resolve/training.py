@@ -21,7 +21,7 @@ from c360.resolve.fellegi_sunter import (
 )
 from c360.resolve.labels import LabelledPairs
 
-__all__ = ["load_model", "train", "training_sessions"]
+__all__ = ["check_model", "load_model", "train", "training_sessions"]
 
 
 def _vectors(table: pa.Table, n_fields: int) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64]]:
@@ -103,6 +103,13 @@ def load_model(path: Path, comparisons: Sequence[ComparisonConfig]) -> MatchMode
         raise ConfigError(f"{path}: model file not found") from None
     except (ValueError, KeyError, TypeError) as e:
         raise ConfigError(f"{path}: not a c360 model file ({e})") from None
+    return check_model(model, comparisons, str(path))
+
+
+def check_model(
+    model: MatchModel, comparisons: Sequence[ComparisonConfig], path: str
+) -> MatchModel:
+    """The model, if it compares exactly what this job compares."""
     if model.comparisons != list(comparisons):
         have = ", ".join(c.field for c in model.comparisons)
         want = ", ".join(c.field for c in comparisons)

@@ -14,7 +14,7 @@ Tables it keeps, in flow order:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,14 @@ from c360.engines.base import (
     BlockingReport,
     BlockingRule,
     EngineCapabilities,
+    EventMapping,
     FieldWeights,
+    GoldenField,
     Lookup,
     PairsWithin,
     ReadReport,
 )
-from c360.engines.duckdb import reading
+from c360.engines.duckdb import customers, reading
 from c360.engines.duckdb.render import FUNCTIONS, criteria_sql, quote, vector_sql
 
 __all__ = ["DuckDBEngine"]
@@ -149,12 +151,18 @@ class DuckDBEngine:
         lookups: Sequence[Lookup],
         fields: Sequence[str],
         raw_fields: Sequence[tuple[str, str, str]],
+        updated_at_columns: Sequence[str | None] | None = None,
+        keep_raw: bool = False,
     ) -> int:
         """Build `records` from the source tables and the standardised-value lookups.
 
         `sources` is (table, source name); `raw_fields` is (table, column, output) for values
-        kept as written, for `exact` rules. Returns the number of records.
+        kept as written (for `exact` rules and golden records). With `keep_raw`, each record
+        also keeps its whole source row as JSON (`_raw`, for lineage and erasure) and a content
+        hash (`_hash`, to find what changed since the last run); `_updated_at` comes from the
+        source's updated-at column. Returns the number of records.
         """
+        stamps = list(updated_at_columns or [None] * len(sources))
         self._con.execute(
             "CREATE OR REPLACE TABLE sources AS SELECT * FROM"
             " (SELECT unnest(?) AS name, unnest(range(?)) AS _src)",
@@ -174,6 +182,15 @@ class DuckDBEngine:
                 if t_ == table:
                     outputs[output] = f"t.{quote(column)}"
             id_expr = f"t.{quote(id_column)}" if id_column else "CAST(t._row AS VARCHAR)"
+            stamp = stamps[i]
+            outputs["_updated_at"] = f"t.{quote(stamp)}" if stamp else "NULL::VARCHAR"
+            if keep_raw:
+                columns = [
+                    str(r[0]) for r in self._con.execute(f"DESCRIBE {quote(table)}").fetchall()
+                ]
+                packed = ", ".join(f"{quote(c)} := t.{quote(c)}" for c in columns if c != "_row")
+                outputs["_raw"] = f"CAST(to_json(struct_pack({packed})) AS VARCHAR)"
+                outputs["_hash"] = f"md5(CAST(to_json(struct_pack({packed})) AS VARCHAR))"
             cols = ", ".join(f"{expr} AS {quote(name)}" for name, expr in outputs.items())
             selects.append(
                 f"SELECT {i}::SMALLINT AS _src, t._row, {id_expr} AS _id"
@@ -504,7 +521,7 @@ class DuckDBEngine:
         self._con.execute(
             f"CREATE OR REPLACE TABLE scored AS SELECT l, r, match_rule, {weight} AS match_weight,"
             f" 1.0 / (1.0 + pow(2.0, -({weight}))) AS match_probability,"
-            f" ({conflict}) AS conflict FROM pairs"
+            f" ({conflict}) AS conflict, false AS veto FROM pairs"
         )
 
     def linked_pairs(self, threshold: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -530,7 +547,7 @@ class DuckDBEngine:
         self._con.register("comp", comp)
         t = self._arrow(
             "SELECT s.l, s.r, s.match_probability AS p, s.match_rule IS NOT NULL AS ruled,"
-            " s.conflict"
+            " s.conflict, s.veto"
             " FROM scored s JOIN comp a ON a.rid = s.l JOIN comp b ON b.rid = s.r"
             " WHERE a.c = b.c ORDER BY s.l, s.r"
         )
@@ -541,6 +558,7 @@ class DuckDBEngine:
             t.column("p").to_numpy().astype(np.float64),
             t.column("ruled").to_numpy(zero_copy_only=False).astype(np.bool_),
             t.column("conflict").to_numpy(zero_copy_only=False).astype(np.bool_),
+            t.column("veto").to_numpy(zero_copy_only=False).astype(np.bool_),
         )
 
     # --- output -------------------------------------------------------------------------------
@@ -595,6 +613,116 @@ class DuckDBEngine:
         self._con.unregister("rule_names")
         (n,) = _first(self._con.execute("SELECT count(*) FROM scored")) or (0,)
         return int(n)
+
+    # --- customers (project runs) ---------------------------------------------------------
+
+    def apply_decisions(
+        self, links: Sequence[tuple[int, int]], unlinks: Sequence[tuple[int, int]]
+    ) -> None:
+        customers.apply_decisions(self._con, links, unlinks)
+
+    def set_customers(self, rids: npt.NDArray[np.int64], customer_ids: Sequence[str]) -> None:
+        """Give every record its customer ID (`customer_of`), for the steps that follow."""
+        self._con.register(
+            "customer_of_in",
+            pa.table({"rid": rids, "customer_id": pa.array(customer_ids, pa.string())}),
+        )
+        self._con.execute("CREATE OR REPLACE TABLE customer_of AS SELECT * FROM customer_of_in")
+        self._con.unregister("customer_of_in")
+
+    def golden_records(self, fields: Sequence[GoldenField], sources: Sequence[str]) -> pa.Table:
+        return customers.golden_records(self._con, fields, sources)
+
+    def contact_points(self, kinds: Mapping[str, str], golden: pa.Table) -> pa.Table:
+        points = customers.contact_points(self._con, kinds, golden)
+        self._con.register("contact_points_in", points)
+        self._con.execute(
+            "CREATE OR REPLACE TABLE contact_points_now AS SELECT * FROM contact_points_in"
+        )
+        self._con.unregister("contact_points_in")
+        return points
+
+    def resolve_events(
+        self, event: EventMapping, contact_lookup: pa.Table | None
+    ) -> tuple[pa.Table, pa.Table]:
+        return customers.resolve_events(self._con, event, contact_lookup)
+
+    def store_records(self, fields: Sequence[str]) -> pa.Table:
+        """Records as the store keeps them: raw row and standardised values as JSON."""
+        packed = ", ".join(f"{quote(f)} := r.{quote(f)}" for f in fields) or "none := NULL"
+        return self._arrow(
+            f"""
+            SELECT s.name AS source, r._id AS record_id, r._hash AS content_hash,
+                   r._updated_at AS updated_at, r._raw AS raw,
+                   CAST(to_json(struct_pack({packed})) AS VARCHAR) AS std
+            FROM records r JOIN sources s USING (_src) ORDER BY r._rid
+            """
+        )
+
+    def store_links(self, rule_names: Sequence[str]) -> pa.Table:
+        """Record → customer with the evidence: the strongest pair that holds it there."""
+        names = pa.table(
+            {"k": pa.array(range(-1, len(rule_names)), pa.int16()),
+             "name": ["steward link", *rule_names]}
+        )  # fmt: skip
+        self._con.register("rule_names", names)
+        result = self._arrow(
+            """
+            WITH same AS (
+                SELECT s.l AS rid, s.r AS other, s.match_weight, s.match_probability, s.match_rule
+                FROM scored s JOIN customer_of a ON a.rid = s.l JOIN customer_of b ON b.rid = s.r
+                WHERE a.customer_id = b.customer_id AND NOT coalesce(s.veto, false)
+                UNION ALL
+                SELECT s.r, s.l, s.match_weight, s.match_probability, s.match_rule
+                FROM scored s JOIN customer_of a ON a.rid = s.l JOIN customer_of b ON b.rid = s.r
+                WHERE a.customer_id = b.customer_id AND NOT coalesce(s.veto, false)
+            ),
+            best AS (
+                SELECT rid, arg_max(struct_pack(other, match_weight, match_rule),
+                                    (match_rule IS NOT NULL, match_weight)) AS b
+                FROM same GROUP BY rid
+            )
+            SELECT src.name AS source, r._id AS record_id, c.customer_id,
+                   CASE WHEN best.rid IS NULL THEN '{"alone": true}'
+                        ELSE CAST(to_json(struct_pack(
+                            rule := rn.name,
+                            match_weight := round(best.b.match_weight, 3),
+                            pair := os.name || ':' || o._id)) AS VARCHAR) END AS evidence
+            FROM records r
+            JOIN sources src ON src._src = r._src
+            JOIN customer_of c ON c.rid = r._rid
+            LEFT JOIN best ON best.rid = r._rid
+            LEFT JOIN records o ON o._rid = best.b.other
+            LEFT JOIN sources os ON os._src = o._src
+            LEFT JOIN rule_names rn ON rn.k = best.b.match_rule
+            ORDER BY r._rid
+            """
+        )
+        self._con.unregister("rule_names")
+        return result
+
+    def store_pairs(self, min_probability: float, rule_names: Sequence[str]) -> pa.Table:
+        """Scored pairs worth keeping for review and explain (probability at least the floor)."""
+        names = pa.table(
+            {"k": pa.array(range(-1, len(rule_names)), pa.int16()),
+             "name": ["steward link", *rule_names]}
+        )  # fmt: skip
+        self._con.register("rule_names", names)
+        result = self._arrow(
+            """
+            SELECT sl.name AS source_l, a._id AS record_id_l, sr.name AS source_r,
+                   b._id AS record_id_r, s.match_weight, s.match_probability, rn.name AS rule
+            FROM scored s
+            JOIN records a ON a._rid = s.l JOIN records b ON b._rid = s.r
+            JOIN sources sl ON sl._src = a._src JOIN sources sr ON sr._src = b._src
+            LEFT JOIN rule_names rn ON rn.k = s.match_rule
+            WHERE s.match_probability >= ? OR s.match_rule IS NOT NULL
+            ORDER BY s.l, s.r
+            """,
+            [min_probability],
+        )
+        self._con.unregister("rule_names")
+        return result
 
 
 def _path_literal(path: Path) -> str:

@@ -24,7 +24,7 @@ from c360.config import (
 )
 from c360.resolve.levels import SIMILARITY_EPSILON, raw_field, roots_field
 
-__all__ = ["FUNCTIONS", "criteria_sql", "level_sql", "quote", "vector_sql"]
+__all__ = ["FUNCTIONS", "criteria_sql", "level_sql", "literal", "quote", "vector_sql"]
 
 # The engine's similarity functions, as data: level type → DuckDB function.
 FUNCTIONS = {
@@ -37,6 +37,11 @@ FUNCTIONS = {
 def quote(name: str) -> str:
     """Quote an identifier that may come from a user's file or config."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """A SQL string literal for text from config (a source name, an event type)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _col(side: str, field: str) -> str:

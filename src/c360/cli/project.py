@@ -1,0 +1,259 @@
+"""Project commands: `init`, `run`, `profile`, `review`, `unlink`, `export`, `demo`, and the
+project forms of `link` and `explain`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from c360.cli.app import app, console, out
+from c360.errors import C360Error, ConfigError
+from c360.project.config import load_project
+from c360.project.explain import explain_in_store, parse_record_key
+from c360.project.lock import project_lock
+from c360.project.run import PROJECT_FILE, RunSummary, run_project
+from c360.project.view import customer_view, find_customers
+from c360.store import Decision, DuckDBStore
+from c360.store.duckdb_store import now
+
+__all__ = ["explain_in_project", "project_records", "steward_decision"]
+
+ProjectDir = Annotated[
+    Path, typer.Option("--project", "-p", help="Project folder (with c360.yaml).")
+]
+
+
+def project_records(args: list[Path]) -> bool:
+    """Whether `link`/`explain` arguments name two project records (`source:id`), not files."""
+    return (
+        len(args) == 2
+        and all(":" in str(a) and not a.exists() for a in args)
+        and (Path.cwd() / PROJECT_FILE).exists()
+    )
+
+
+def steward_decision(
+    decision: str, left: Path | str, right: Path | str, root: Path | None = None
+) -> None:
+    root = root or Path.cwd()
+    a, b = parse_record_key(str(left)), parse_record_key(str(right))
+    config = load_project(root / PROJECT_FILE)
+    with project_lock(root), DuckDBStore(root / config.store) as store:
+        for key in (a, b):
+            found = store.query(
+                "SELECT customer_id FROM links WHERE source = ? AND record_id = ?", list(key)
+            )
+            if not found:
+                raise C360Error(
+                    f"record {key[0]}:{key[1]} is not in the store",
+                    hint="check the source name and id (c360 profile shows a customer's records)",
+                )
+        store.add_decision(Decision(a, b, decision, now()))
+    console.print(
+        f"[green]✓[/] {decision}: {a[0]}:{a[1]} and {b[0]}:{b[1]} — takes effect at the next"
+        " `c360 run` and wins over the model on every run after."
+    )
+
+
+def explain_in_project(left: Path | str, right: Path | str, root: Path | None = None) -> None:
+    from c360.cli.render import render_explanation
+
+    root = root or Path.cwd()
+    config = load_project(root / PROJECT_FILE)
+    with DuckDBStore(root / config.store, read_only=True) as store:
+        pair = explain_in_store(store, config, str(left), str(right))
+    render_explanation(out, pair)
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Where to write c360.yaml.")] = Path("."),
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing c360.yaml.")
+    ] = False,
+) -> None:
+    """Write a commented starter c360.yaml: sources, events, matching, golden-record rules."""
+    from c360.project.template import TEMPLATE
+
+    path = folder / PROJECT_FILE
+    if path.exists() and not force:
+        raise ConfigError(f"{path} already exists", hint="edit it, or pass --force to replace it")
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(TEMPLATE, encoding="utf-8")
+    console.print(
+        f"[green]✓[/] wrote {path}: point its sources at your files or databases, then `c360 run`."
+    )
+
+
+def print_summary(summary: RunSummary) -> None:
+    from rich.table import Table
+
+    table = Table(title="Sources", title_justify="left")
+    for col in ("source", "kind", "rows", "used", "quarantined"):
+        table.add_column(col, justify="left" if col in ("source", "kind") else "right")
+    for s in summary.sources:
+        table.add_row(s.name, s.kind, f"{s.rows:,}", f"{s.used:,}", f"{s.quarantined:,}")
+    console.print(table)
+    r = summary.redirects
+    console.print(
+        f"[bold green]Published[/] {summary.run_id}: {summary.records:,} records →"
+        f" [bold]{summary.customers:,}[/] customers ({summary.records - summary.customers:,}"
+        f" duplicates merged; {summary.new_customers:,} new customers; IDs changed:"
+        f" {summary.ids_changed:,}; redirects: {r.get('merge', 0)} merge, {r.get('split', 0)}"
+        f" split, {r.get('deleted', 0)} deleted); {summary.events:,} events;"
+        f" {summary.quarantined:,} rows quarantined"
+        + (" · model of the last run reused" if summary.model_reused else "")
+    )
+    console.print(
+        "[dim]Time: " + ", ".join(f"{k} {v:.1f}s" for k, v in summary.timings.items()) + "[/]"
+    )
+
+
+@app.command()
+def run(
+    project: ProjectDir = Path("."),
+    retrain: Annotated[
+        bool, typer.Option("--retrain", help="Train a new model instead of the last run's.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Ingest every source, resolve identities, update customer IDs and golden records, publish.
+
+    A run publishes completely or not at all. The model of the last run is reused unless the
+    matching settings changed or --retrain is given, so a rerun on the same data changes no ID.
+    """
+    import os
+
+    from c360.cli.render import RichReporter
+
+    pause_at = os.environ.get("C360_PAUSE_AT")
+
+    def pause(point: str) -> None:
+        # Fault injection for the atomic-publish tests: stop here until killed.
+        if pause_at == point:
+            import time
+
+            print(f"paused at {point}", flush=True)
+            time.sleep(3600)
+
+    summary = run_project(
+        project,
+        RichReporter(console, quiet=quiet),
+        retrain=retrain,
+        pause=pause if pause_at else None,
+    )
+    print_summary(summary)
+
+
+@app.command()
+def profile(
+    customer: Annotated[str | None, typer.Argument(help="Any customer ID ever issued.")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    phone: Annotated[str | None, typer.Option("--phone")] = None,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the 360 view as JSON.")] = False,
+    project: ProjectDir = Path("."),
+) -> None:
+    """The 360 view: golden record with lineage, source records, timeline, insights."""
+    from c360.cli.view import render_view
+
+    config = load_project(project / PROJECT_FILE)
+    with DuckDBStore(project / config.store, read_only=True) as store:
+        if customer is None:
+            found = find_customers(
+                store, email=email, phone=phone, name=name,
+                default_region=config.standardize.default_region,
+            )  # fmt: skip
+            if not found:
+                raise C360Error("no customer found", hint="try another spelling or --name")
+            if len(found) > 1 and not as_json:
+                console.print(
+                    f"{len(found)} customers match; showing the first: {', '.join(found[:10])}"
+                )
+            customer = found[0]
+        view = customer_view(store, customer)
+    if as_json:
+        out.print_json(view.to_json())
+    else:
+        render_view(out, view)
+
+
+@app.command()
+def unlink(
+    left: Annotated[str, typer.Argument(help="source:id")],
+    right: Annotated[str, typer.Argument(help="source:id")],
+    project: ProjectDir = Path("."),
+) -> None:
+    """Record that two records are NOT the same customer; wins over the model and rules."""
+    steward_decision("unlink", left, right, project)
+
+
+@app.command()
+def review(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many pairs.")] = 10,
+    list_only: Annotated[bool, typer.Option("--list", help="Only list, do not ask.")] = False,
+    project: ProjectDir = Path("."),
+) -> None:
+    """Borderline pairs, most uncertain first, with why; accept (link) or reject (unlink)."""
+    from rich.prompt import Prompt
+
+    from c360.cli.render import render_explanation
+    from c360.project.review import borderline_pairs
+
+    config = load_project(project / PROJECT_FILE)
+    with DuckDBStore(project / config.store, read_only=True) as store:
+        pairs = borderline_pairs(store, config.matching.clustering.threshold, limit)
+        explained = [(p, explain_in_store(store, config, p.left, p.right)) for p in pairs]
+    if not pairs:
+        console.print("Nothing to review: no undecided pair is near the threshold.")
+        return
+    for i, (p, pair) in enumerate(explained, start=1):
+        out.rule(
+            f"{i}/{len(explained)} · {'same customer now' if p.same_customer else 'apart now'}"
+        )
+        render_explanation(out, pair)
+        if list_only:
+            continue
+        answer = Prompt.ask(
+            "[a]ccept as same / [r]eject / [s]kip / [q]uit",
+            choices=["a", "r", "s", "q"],
+            default="s",
+        )
+        if answer == "q":
+            break
+        if answer in ("a", "r"):
+            steward_decision("link" if answer == "a" else "unlink", p.left, p.right, project)
+
+
+@app.command()
+def export(
+    what: Annotated[str, typer.Argument(help="customers, links, events or redirects")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, parquet or jsonl")] = "csv",
+    project: ProjectDir = Path("."),
+) -> None:
+    """Export the published state: one row per customer (golden record), link, event or redirect."""
+    from c360.project.export import export_table
+
+    config = load_project(project / PROJECT_FILE)
+    with DuckDBStore(project / config.store, read_only=True) as store:
+        rows = export_table(store, what, fmt, output)
+    console.print(f"[green]✓[/] wrote {rows:,} {what} to {output}")
+
+
+@app.command()
+def demo(
+    people: Annotated[
+        int, typer.Option("--people", help="How many people the company has.")
+    ] = 10_000,
+    folder: Annotated[Path, typer.Option("--dir", help="Where to build the demo project.")] = Path(
+        "c360-demo"
+    ),
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+) -> None:
+    """A whole company — CRM, service desk, marketing, shop, web analytics — unified."""
+    from c360.cli.demo import run_demo
+
+    run_demo(folder, people, seed)

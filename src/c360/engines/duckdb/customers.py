@@ -1,0 +1,244 @@
+"""Customers in SQL: steward decisions on pairs, golden records, contact points, events.
+
+These run on the engine's `records` (see `engine.py`) once clustering has given every record a
+customer ID (the `customer_of` table: `_rid → customer_id`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from c360.engines.base import EventMapping, GoldenField
+from c360.engines.duckdb.render import literal, quote
+
+__all__ = [
+    "apply_decisions",
+    "contact_points",
+    "golden_records",
+    "resolve_events",
+]
+
+
+def apply_decisions(
+    con: duckdb.DuckDBPyConnection,
+    links: Sequence[tuple[int, int]],
+    unlinks: Sequence[tuple[int, int]],
+) -> None:
+    """Make a steward's decisions part of the scored pairs, whatever the model said.
+
+    A link becomes a pair matched by the steward rule (`match_rule = -1`); an unlink becomes a
+    veto, which no rule and no chain of links can overrule.
+    """
+    for name, pairs in (("steward_links", links), ("steward_unlinks", unlinks)):
+        ordered = [(min(a, b), max(a, b)) for a, b in pairs if a != b]
+        con.register(
+            name,
+            pa.table(
+                {
+                    "l": pa.array([p[0] for p in ordered], pa.int64()),
+                    "r": pa.array([p[1] for p in ordered], pa.int64()),
+                }
+            ),
+        )
+    con.execute(
+        """
+        INSERT INTO scored (l, r, match_rule, match_weight, match_probability, conflict, veto)
+        SELECT d.l, d.r, NULL, 0.0, 0.5, false, false
+        FROM (SELECT * FROM steward_links UNION SELECT * FROM steward_unlinks) d
+        ANTI JOIN scored s ON s.l = d.l AND s.r = d.r
+        """
+    )
+    con.execute(
+        "UPDATE scored SET match_rule = -1 FROM steward_links d"
+        " WHERE scored.l = d.l AND scored.r = d.r"
+    )
+    con.execute(
+        "UPDATE scored SET veto = true, match_rule = NULL, conflict = true FROM steward_unlinks d"
+        " WHERE scored.l = d.l AND scored.r = d.r"
+    )
+    con.unregister("steward_links")
+    con.unregister("steward_unlinks")
+
+
+def _order(g: GoldenField, source_rank: Mapping[int, int]) -> str:
+    recent = "try_cast(_updated_at AS TIMESTAMP) DESC NULLS LAST"
+    tie = "_src, record_id"
+    if g.rule == "most_frequent":
+        return f"_frequency DESC, {recent}, {tie}"
+    if g.rule == "source_priority":
+        ranks = " ".join(f"WHEN {int(src)} THEN {int(rank)}" for src, rank in source_rank.items())
+        return f"(CASE _src {ranks} ELSE 1000 END), {recent}, {tie}"
+    if g.rule == "most_complete":
+        return f"_completeness DESC, {recent}, {tie}"
+    return f"{recent}, {tie}"
+
+
+def golden_records(
+    con: duckdb.DuckDBPyConnection, fields: Sequence[GoldenField], sources: Sequence[str]
+) -> pa.Table:
+    """One row per (customer, field): the chosen value and where it came from."""
+    columns = {str(r[0]) for r in con.execute("DESCRIBE records").fetchall()}
+    std_fields = [g.field for g in fields]
+    complete = " + ".join(f"({quote(f)} IS NOT NULL)::INTEGER" for f in std_fields) or "0"
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW golden_input AS SELECT *, {complete} AS _completeness"
+        " FROM records"
+    )
+    selects = []
+    for g in fields:
+        raw = f"{g.field}__raw"
+        value = (
+            f"coalesce(r.{quote(raw)}, r.{quote(g.field)})"
+            if g.display_raw and raw in columns
+            else f"r.{quote(g.field)}"
+        )
+        rank = {sources.index(s): i for i, s in enumerate(g.priority) if s in sources}
+        selects.append(
+            f"""
+            SELECT customer_id, {literal(g.field)} AS field, value, source, record_id, updated_at,
+                   {literal(g.rule)} AS rule
+            FROM (
+                SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY {_order(g, rank)}) AS k
+                FROM (
+                    SELECT c.customer_id, {value} AS value, s.name AS source, r._id AS record_id,
+                           r._updated_at AS updated_at, r._updated_at, r._src, r._completeness,
+                           count(*) OVER (PARTITION BY c.customer_id, r.{quote(g.field)}) AS _frequency
+                    FROM golden_input r
+                    JOIN customer_of c ON c.rid = r._rid
+                    JOIN sources s ON s._src = r._src
+                    WHERE r.{quote(g.field)} IS NOT NULL
+                )
+            ) WHERE k = 1
+            """
+        )
+    if not selects:
+        return pa.table({})
+    return con.sql(" UNION ALL ".join(selects) + " ORDER BY customer_id, field").to_arrow_table()
+
+
+def contact_points(
+    con: duckdb.DuckDBPyConnection, kinds: Mapping[str, str], golden: pa.Table
+) -> pa.Table:
+    """Every email and phone of each customer; the one the golden record chose is preferred.
+
+    `kinds` maps standardised fields (`email`, `email_2`, `phone`…) to `email` or `phone`.
+    """
+    if not kinds:
+        return pa.table(
+            {
+                "customer_id": pa.array([], pa.string()),
+                "kind": pa.array([], pa.string()),
+                "value": pa.array([], pa.string()),
+                "preferred": pa.array([], pa.bool_()),
+                "sources": pa.array([], pa.string()),
+            }
+        )
+    con.register("golden_now", golden)
+    union = " UNION ALL ".join(
+        f"SELECT c.customer_id, {literal(kind)} AS kind, r.{quote(f)} AS value, s.name AS source"
+        f" FROM records r JOIN customer_of c ON c.rid = r._rid JOIN sources s USING (_src)"
+        f" WHERE r.{quote(f)} IS NOT NULL"
+        for f, kind in kinds.items()
+    )
+    result = con.sql(
+        f"""
+        WITH points AS ({union})
+        SELECT p.customer_id, p.kind, p.value,
+               coalesce(bool_or(g.value = p.value), false) AS preferred,
+               string_agg(DISTINCT p.source, ',' ORDER BY p.source) AS sources
+        FROM points p
+        LEFT JOIN golden_now g ON g.customer_id = p.customer_id AND g.field = p.kind
+        GROUP BY ALL ORDER BY p.customer_id, p.kind, preferred DESC, p.value
+        """
+    ).to_arrow_table()
+    con.unregister("golden_now")
+    return result
+
+
+def resolve_events(
+    con: duckdb.DuckDBPyConnection,
+    event: EventMapping,
+    contact_lookup: pa.Table | None,
+) -> tuple[pa.Table, pa.Table]:
+    """Tie each event to a customer; return (events, quarantined rows with reasons).
+
+    `contact_lookup` maps the event's raw contact values to standardised ones (`raw`, `value`).
+    An event whose person is unknown, or whose contact point several customers share, is
+    quarantined with the reason — never silently dropped.
+    """
+    t = quote(event.table)
+    attrs = ", ".join(f"{quote(a)} := e.{quote(a)}" for a in event.attributes)
+    attributes = f"CAST(to_json(struct_pack({attrs})) AS VARCHAR)" if attrs else "NULL::VARCHAR"
+    status = f"e.{quote(event.status)}" if event.status else "NULL::VARCHAR"
+    amount = f"e.{quote(event.amount)}" if event.amount else "NULL::VARCHAR"
+    if event.person_source is not None and event.person_record_id is not None:
+        person = f"e.{quote(event.person_record_id)}"
+        match = f"""
+            LEFT JOIN records r ON r._src = {int(event.person_source)} AND r._id = {person}
+            LEFT JOIN customer_of c ON c.rid = r._rid
+        """
+        customer = "c.customer_id"
+        candidates = "CASE WHEN c.customer_id IS NULL THEN 0 ELSE 1 END"
+    else:
+        assert event.contact_column is not None and contact_lookup is not None
+        con.register("contact_lookup", contact_lookup)
+        person = f"e.{quote(event.contact_column)}"
+        match = f"""
+            LEFT JOIN contact_lookup k ON k.raw = {person}
+            LEFT JOIN (
+                SELECT value, min(customer_id) AS customer_id, count(DISTINCT customer_id) AS n
+                FROM contact_points_now WHERE kind = {literal(event.contact_kind or "")} GROUP BY value
+            ) cp ON cp.value = k.value
+        """
+        customer = "CASE WHEN cp.n = 1 THEN cp.customer_id END"
+        candidates = "coalesce(cp.n, 0)"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE event_rows AS
+        SELECT e._row, e.{quote(event.id)} AS event_id, e.{quote(event.occurred_at)} AS occurred_raw,
+               try_cast(e.{quote(event.occurred_at)} AS TIMESTAMP) AS occurred_at,
+               {status} AS status, {amount} AS amount_raw, try_cast({amount} AS DOUBLE) AS amount,
+               {attributes} AS attributes, {person} AS person, {customer} AS customer_id,
+               {candidates} AS candidates,
+               count(*) OVER (PARTITION BY e.{quote(event.id)}) AS copies,
+               row_number() OVER (PARTITION BY e.{quote(event.id)} ORDER BY e._row) AS copy
+        FROM {t} e {match}
+        """
+    )
+    reason = f"""
+        CASE
+            WHEN event_id IS NULL THEN {literal("missing id in column " + event.id)}
+            WHEN copy > 1 THEN 'duplicate event id ' || event_id
+            WHEN occurred_at IS NULL THEN {literal("column " + event.occurred_at + ": not a date/time: ")}
+                 || coalesce(occurred_raw, 'empty')
+            WHEN amount_raw IS NOT NULL AND amount IS NULL THEN {literal(f"column {event.amount}: not a number: ")}
+                 || amount_raw
+            WHEN person IS NULL THEN {literal("no person: the event names no " + (event.contact_kind or "record"))}
+            WHEN candidates = 0 THEN 'points at no known person: ' || person
+            WHEN candidates > 1 THEN person || ' is shared by ' || candidates || ' customers'
+        END
+    """
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE event_checked AS SELECT *, {reason} AS reason FROM event_rows"
+    )
+    good = con.sql(
+        f"""
+        SELECT {literal(event.name)} AS source, event_id, {literal(event.type)} AS type,
+               {literal(event.department)} AS department, strftime(occurred_at, '%Y-%m-%dT%H:%M:%S') AS occurred_at,
+               status, amount, attributes, customer_id, person
+        FROM event_checked WHERE reason IS NULL ORDER BY _row
+        """
+    ).to_arrow_table()
+    bad = con.sql(
+        f"""
+        SELECT {literal(event.name)} AS source, NULL::BIGINT AS line, _row AS row_number, reason,
+               NULL::VARCHAR AS raw
+        FROM event_checked WHERE reason IS NOT NULL ORDER BY _row
+        """
+    ).to_arrow_table()
+    if event.contact_column is not None:
+        con.unregister("contact_lookup")
+    return good, bad

@@ -1,0 +1,490 @@
+"""`c360 run`: ingest every source, resolve, assign stable IDs, build golden records, publish.
+
+The stages of the core (`pipeline.prepare_job`, `train_on_prepared`, clustering) do the
+resolution over all people sources as one link job. This module adds what a project needs
+around it: the model carried over from the last run (so that a rerun on the same data changes
+no ID), steward decisions, ID assignment with redirects, golden records, events tied to their
+customers, and one atomic publish to the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from c360.config import ConflictConfig, JobConfig
+from c360.engines.base import Engine, EventMapping, GoldenField
+from c360.errors import SourceError
+from c360.model import FieldKind
+from c360.pipeline import JobSpec, PreparedJob, prepare_job, train_on_prepared
+from c360.progress import Reporter
+from c360.project.config import EventSource, PeopleSource, ProjectConfig, load_project
+from c360.project.identity import assign_customer_ids
+from c360.project.lock import project_lock
+from c360.resolve.clustering import cluster
+from c360.resolve.configure import auto_conflicts
+from c360.resolve.fellegi_sunter import MatchModel
+from c360.sources.files import SourceSpec, format_of
+from c360.standardize import emails, phones
+from c360.store import Decision, DuckDBStore, RunRecord
+from c360.store.duckdb_store import now
+
+__all__ = ["RunSummary", "run_project"]
+
+PROJECT_FILE = "c360.yaml"
+# Kept for review and explain: pairs the model gave at least this probability.
+_KEEP_PAIRS_FROM = 0.05
+_RAW_KINDS = {
+    FieldKind.GIVEN_NAME, FieldKind.FAMILY_NAME, FieldKind.FULL_NAME, FieldKind.STREET,
+    FieldKind.CITY, FieldKind.COMPANY, FieldKind.OTHER,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    name: str
+    kind: str  # "people" | "events"
+    rows: int
+    used: int
+    quarantined: int
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    sources: list[SourceCount]
+    records: int
+    customers: int
+    new_customers: int
+    redirects: dict[str, int]
+    ids_changed: int
+    events: int
+    quarantined: int
+    timings: dict[str, float] = field(default_factory=dict)
+    model_reused: bool = False
+
+
+def _fingerprint(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _read_sql_rows(
+    source: PeopleSource | EventSource, id_column: str
+) -> tuple[pa.Table, str, list[tuple[int, str]]]:
+    from c360.sources.sql import read_sql
+
+    assert source.sql is not None
+    read = read_sql(
+        source.sql, source=source.name, id_column=id_column, updated_at=source.updated_at
+    )
+    where = f"{source.name} ({source.sql.table or 'query'})"
+    return read.table, where, read.quarantined
+
+
+def _people_spec(root: Path, source: PeopleSource) -> tuple[SourceSpec, list[tuple[int, str]]]:
+    if source.file is not None:
+        path = root / source.file
+        if not path.exists():
+            raise SourceError(
+                f"source {source.name!r}: file {path} not found",
+                hint="restore the file, or fix `file:` in c360.yaml (the last published state is untouched)",
+            )
+        spec = SourceSpec.from_path(
+            path, id_column=source.id, fields=source.fields, name=source.name,
+            updated_at=source.updated_at,
+        )  # fmt: skip
+        return SourceSpec(**{**spec.__dict__, "fields_must_exist": True}), []
+    rows, where, quarantined = _read_sql_rows(source, source.id)
+    spec = SourceSpec(
+        name=source.name, rows=rows, where=where, id_column=source.id,
+        fields=source.fields, updated_at=source.updated_at, fields_must_exist=True,
+    )  # fmt: skip
+    return spec, quarantined
+
+
+def _job_config(config: ProjectConfig) -> JobConfig:
+    m = config.matching
+    return JobConfig(
+        standardize=config.standardize, rules=m.rules, comparisons=m.comparisons,
+        blocking=m.blocking, conflicts=m.conflicts, training=m.training, clustering=m.clustering,
+    )  # fmt: skip
+
+
+def _golden_fields(config: ProjectConfig, kinds: Mapping[str, FieldKind]) -> list[GoldenField]:
+    out = []
+    for f, kind in kinds.items():
+        choice = config.golden.fields.get(f, config.golden.default)
+        rule = choice if isinstance(choice, str) else choice.rule
+        priority = (
+            tuple(choice.sources)
+            if not isinstance(choice, str) and choice.sources
+            else tuple(config.golden.source_priority)
+        )
+        out.append(GoldenField(f, rule, kind in _RAW_KINDS, priority))
+    return out
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+
+
+def run_project(
+    root: Path,
+    reporter: Reporter,
+    *,
+    retrain: bool = False,
+    pause: Callable[[str], None] | None = None,
+) -> RunSummary:
+    """One run of the project in `root`; publishes atomically or not at all."""
+    config = load_project(root / PROJECT_FILE)
+    started = now()
+    timings: dict[str, float] = {}
+    with project_lock(root), DuckDBStore(root / config.store) as store:
+        last = store.last_run()
+        matching_print = _fingerprint(
+            {
+                "standardize": config.standardize.model_dump(),
+                "matching": config.matching.model_dump(),
+            }
+        )
+        model = None
+        if last is not None and not retrain and last.fingerprint == matching_print and last.model:
+            model = MatchModel.from_json(last.model)
+
+        with _timed(timings, "read"):
+            specs, sql_quarantine = [], []
+            for source in config.people:
+                spec, quarantined = _people_spec(root, source)
+                specs.append(spec)
+                sql_quarantine += [(source.name, row, reason) for row, reason in quarantined]
+        job_spec = JobSpec(
+            sources=specs, mode="link", config=_job_config(config), keep_raw=True, model=model
+        )
+        job = prepare_job(job_spec, reporter)
+        engine = job.engine
+        if pause:
+            pause("prepared")
+        model, _ = train_on_prepared(job, reporter)
+        assert job.config.comparisons is not None
+        conflicts = (
+            job.config.conflicts
+            if job.config.conflicts is not None
+            else auto_conflicts(model, job.fields)
+        )
+        _score(job, model, conflicts)
+        with _timed(timings, "decide"):
+            _apply_decisions(engine, job, store.decisions())
+        with _timed(timings, "cluster"), reporter.step("Clustering"):
+            cluster_of, _stats = cluster(
+                job.n_records,
+                engine.linked_pairs(job.config.clustering.threshold),
+                engine.pairs_within,
+                job.config.clustering.threshold,
+                job.config.clustering.min_mean_probability,
+            )
+        if pause:
+            pause("clustered")
+
+        with _timed(timings, "identify"), reporter.step("Assigning customer IDs"):
+            records = engine.records(None, [])
+            names = [s.spec.name for s in job.sources]
+            keys = [
+                (names[src], rid)
+                for src, rid in zip(
+                    records.column("_src").to_pylist(),
+                    records.column("_id").to_pylist(),
+                    strict=True,
+                )
+            ]
+            previous = {
+                (r["source"], r["record_id"]): r["customer_id"]
+                for r in store.query("SELECT source, record_id, customer_id FROM links")
+            }
+            issued = {
+                r["customer_id"]: r["created_at"]
+                for r in store.query("SELECT customer_id, created_at FROM customers")
+            }
+            labels = cluster_of.tolist()
+            assignment = assign_customer_ids(dict(zip(keys, labels, strict=True)), previous, issued)
+            customer_ids = [assignment.customer_of[label] for label in labels]
+            engine.set_customers(records.column("_rid").to_numpy(), customer_ids)
+
+        with _timed(timings, "golden"), reporter.step("Building golden records"):
+            golden = engine.golden_records(_golden_fields(config, job.fields), names)
+            kinds = {
+                f: ("email" if k is FieldKind.EMAIL else "phone")
+                for f, k in job.fields.items()
+                if k in (FieldKind.EMAIL, FieldKind.PHONE)
+            }
+            points = engine.contact_points(kinds, golden)
+
+        with _timed(timings, "events"), reporter.step("Tying events to customers"):
+            events, event_quarantine, event_counts = _events(root, config, engine, names)
+
+        run_id = f"R-{started:%Y%m%dT%H%M%S}-{_fingerprint(str(time.time_ns()))[:6]}"
+        customers = _customers_table(customer_ids, keys, previous, issued, started)
+        quarantine = _quarantine_table(run_id, job, sql_quarantine, event_quarantine)
+        redirects = pa.table(
+            {
+                "old_id": pa.array([r.old_id for r in assignment.redirects], pa.string()),
+                "new_id": pa.array([r.new_id for r in assignment.redirects], pa.string()),
+                "reason": pa.array([r.reason for r in assignment.redirects], pa.string()),
+                "redirected_at": pa.array(
+                    [started] * len(assignment.redirects), pa.timestamp("us")
+                ),
+                "run_id": pa.array([run_id] * len(assignment.redirects), pa.string()),
+            }
+        )
+        rule_names = [r.name for r in job.config.rules]
+        # Standardised values, nickname roots and raw values: what explain and review need.
+        std_fields = [
+            f for f in engine.record_columns() if not f.startswith("_") and not f.endswith("__tf")
+        ]
+        redirect_counts = {
+            reason: sum(1 for x in assignment.redirects if x.reason == reason)
+            for reason in ("merge", "split", "deleted")
+        }
+        ids_changed = sum(
+            1 for k, c in zip(keys, customer_ids, strict=True) if previous.get(k, c) != c
+        )
+        metrics = {
+            "records": job.n_records,
+            "customers": len(set(customer_ids)),
+            "new_customers": len(assignment.new_ids),
+            "ids_changed": ids_changed,
+            "redirects": {
+                r: sum(1 for x in assignment.redirects if x.reason == r)
+                for r in ("merge", "split", "deleted")
+            },
+            "events": events.num_rows,
+            "quarantined": quarantine.num_rows,
+            "conflicts": [c.fields for c in conflicts],
+            "timings": timings | job.timings,
+        }
+        with _timed(timings, "publish"), reporter.step("Publishing"):
+            store.publish(
+                RunRecord(run_id, started, now(), "full", matching_print, model.to_json(), metrics),
+                {
+                    "records": engine.store_records(std_fields),
+                    "links": engine.store_links(rule_names),
+                    "customers": customers,
+                    "golden": golden,
+                    "contact_points": points,
+                    "pairs": engine.store_pairs(_KEEP_PAIRS_FROM, rule_names),
+                    "events": events,
+                },
+                redirects,
+                quarantine,
+                pause=pause,
+            )
+        engine.close()
+
+    counts = [
+        SourceCount(s.spec.name, "people", s.total, s.accepted, len(s.quarantined))
+        for s in job.sources
+    ] + event_counts
+    return RunSummary(
+        run_id=run_id,
+        sources=counts,
+        records=job.n_records,
+        customers=len(set(customer_ids)),
+        new_customers=len(assignment.new_ids),
+        redirects=redirect_counts,
+        ids_changed=ids_changed,
+        events=events.num_rows,
+        quarantined=quarantine.num_rows,
+        timings=timings | job.timings,
+        model_reused=model is not None and job_spec.model is not None,
+    )
+
+
+def _score(job: PreparedJob, model: MatchModel, conflicts: list[ConflictConfig]) -> None:
+    index = {c.field: i for i, c in enumerate(model.comparisons)}
+    job.engine.score(
+        model.prior_weight,
+        model.field_weights(),
+        [
+            [(index[f], len(model.comparisons[index[f]].levels)) for f in c.fields]
+            for c in conflicts
+        ],
+    )
+
+
+def _apply_decisions(engine: Engine, job: PreparedJob, decisions: list[Decision]) -> None:
+    names = [s.spec.name for s in job.sources]
+    keys = [(names.index(d.left[0]), d.left[1]) for d in decisions if d.left[0] in names] + [
+        (names.index(d.right[0]), d.right[1]) for d in decisions if d.right[0] in names
+    ]
+    found = engine.find_records(keys)
+    links: list[tuple[int, int]] = []
+    unlinks: list[tuple[int, int]] = []
+    for d in decisions:
+        if d.left[0] not in names or d.right[0] not in names:
+            continue  # a source removed from the project: the decision waits for it
+        a = found.get((names.index(d.left[0]), d.left[1]))
+        b = found.get((names.index(d.right[0]), d.right[1]))
+        if a is not None and b is not None:
+            (links if d.decision == "link" else unlinks).append((a, b))
+    engine.apply_decisions(links, unlinks)
+
+
+def _customers_table(
+    customer_ids: list[str],
+    keys: list[tuple[str, str]],
+    previous: Mapping[tuple[str, str], str],
+    issued: Mapping[str, Any],
+    at: Any,
+) -> pa.Table:
+    members: dict[str, set[tuple[str, str]]] = {}
+    for key, cid in zip(keys, customer_ids, strict=True):
+        members.setdefault(cid, set()).add(key)
+    before: dict[str, set[tuple[str, str]]] = {}
+    for key, cid in previous.items():
+        before.setdefault(cid, set()).add(key)
+    ids = sorted(members)
+    return pa.table(
+        {
+            "customer_id": pa.array(ids, pa.string()),
+            "created_at": pa.array([issued.get(c, at) for c in ids], pa.timestamp("us")),
+            "updated_at": pa.array(
+                [at if members[c] != before.get(c) else issued.get(c, at) for c in ids],
+                pa.timestamp("us"),
+            ),
+            "records": pa.array([len(members[c]) for c in ids], pa.int32()),
+        }
+    )
+
+
+def _quarantine_table(
+    run_id: str,
+    job: PreparedJob,
+    sql_quarantine: list[tuple[str, int, str]],
+    events: list[pa.Table],
+) -> pa.Table:
+    rows: dict[str, list[Any]] = {
+        k: [] for k in ("run_id", "source", "line", "row_number", "reason", "raw")
+    }
+
+    def add(source: str, line: int | None, row: int | None, reason: str, raw: str | None) -> None:
+        for k, v in zip(rows, (run_id, source, line, row, reason, raw), strict=True):
+            rows[k].append(v)
+
+    for s in job.sources:
+        for q in s.quarantined:
+            add(q.source, q.line, q.row, q.reason, q.raw)
+    for source, row, reason in sql_quarantine:
+        add(source, None, row, reason, None)
+    for table in events:
+        for r in table.to_pylist():
+            add(r["source"], r["line"], r["row_number"], r["reason"], r["raw"])
+    schema = pa.schema(
+        [("run_id", pa.string()), ("source", pa.string()), ("line", pa.int64()),
+         ("row_number", pa.int64()), ("reason", pa.string()), ("raw", pa.string())]
+    )  # fmt: skip
+    return pa.table(rows, schema=schema)
+
+
+def _contact_lookup(
+    engine: Engine, table: str, column: str, kind: str, config: ProjectConfig
+) -> pa.Table:
+    raw = engine.distinct_values(table, column).to_pylist()
+    if kind == "email":
+        values = [
+            emails.email(v, provider_rules=config.standardize.email_provider_rules).value
+            for v in raw
+        ]
+    else:
+        values = [
+            phones.phone(v, default_region=config.standardize.default_region).value for v in raw
+        ]
+    return pa.table({"raw": pa.array(raw, pa.string()), "value": pa.array(values, pa.string())})
+
+
+def _events(
+    root: Path, config: ProjectConfig, engine: Engine, people: list[str]
+) -> tuple[pa.Table, list[pa.Table], list[SourceCount]]:
+    tables, quarantined, counts = [], [], []
+    for i, source in enumerate(config.events):
+        table = f"ev_{i}"
+        if source.file is not None:
+            path = root / source.file
+            if not path.exists():
+                raise SourceError(
+                    f"event source {source.name!r}: file {path} not found",
+                    hint="restore the file, or fix `file:` in c360.yaml",
+                )
+            report = engine.read_file(path, table, format_of(path))
+            rejected = [(r.line, r.reason, r.raw) for r in report.rejected]
+        else:
+            rows, where, sql_bad = _read_sql_rows(source, source.id)
+            report = engine.load_arrow(rows, table, where)
+            rejected = [(None, reason, "") for _, reason in sql_bad]
+        needed = [source.id, source.occurred_at, source.status, source.amount, *source.attributes,
+                  source.person.record_id, source.person.email, source.person.phone]  # fmt: skip
+        missing = [c for c in needed if c is not None and c not in report.columns]
+        if missing:
+            raise SourceError(
+                f"event source {source.name!r}: column {missing[0]!r} not found",
+                hint=f"was it renamed? columns are: {', '.join(report.columns)}",
+            )
+        contact = source.person.email or source.person.phone
+        kind = "email" if source.person.email else ("phone" if source.person.phone else None)
+        mapping = EventMapping(
+            name=source.name, table=table, type=source.type, department=source.department,
+            id=source.id, occurred_at=source.occurred_at, status=source.status,
+            amount=source.amount, attributes=tuple(source.attributes),
+            person_source=people.index(source.person.source) if source.person.source else None,
+            person_record_id=source.person.record_id,
+            contact_column=contact if source.person.record_id is None else None,
+            contact_kind=kind if source.person.record_id is None else None,
+        )  # fmt: skip
+        lookup = (
+            _contact_lookup(engine, table, contact, kind, config)
+            if mapping.contact_column is not None and contact is not None and kind is not None
+            else None
+        )
+        good, bad = engine.resolve_events(mapping, lookup)
+        tables.append(good)
+        quarantined.append(bad)
+        if rejected:
+            quarantined.append(
+                pa.table(
+                    {
+                        "source": [source.name] * len(rejected),
+                        "line": pa.array([r[0] for r in rejected], pa.int64()),
+                        "row_number": pa.array([None] * len(rejected), pa.int64()),
+                        "reason": [r[1] for r in rejected],
+                        "raw": [r[2] for r in rejected],
+                    }
+                )
+            )
+        counts.append(
+            SourceCount(
+                source.name,
+                "events",
+                report.rows + len(rejected),
+                good.num_rows,
+                bad.num_rows + len(rejected),
+            )
+        )
+    schema = pa.schema(
+        [("source", pa.string()), ("event_id", pa.string()), ("type", pa.string()),
+         ("department", pa.string()), ("occurred_at", pa.string()), ("status", pa.string()),
+         ("amount", pa.float64()), ("attributes", pa.string()), ("customer_id", pa.string()),
+         ("person", pa.string())]
+    )  # fmt: skip
+    events = pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
+    return events, quarantined, counts

@@ -1,0 +1,226 @@
+"""The 360 view of one customer: golden record with lineage, source records, one timeline
+across departments, calculated insights and the flags a user would act on.
+
+Found by any customer ID ever issued (old IDs follow their redirects), or by email, phone or
+name — searched on standardised values, names fuzzily.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from c360.errors import StoreError
+from c360.standardize import emails, names, phones
+from c360.store import DuckDBStore
+from c360.store.duckdb_store import now
+
+__all__ = ["CustomerView", "Insights", "customer_view", "find_customers"]
+
+_CLOSED_ORDER = ("refunded", "cancelled", "canceled", "failed")
+_OPEN_CASE = ("open", "pending", "new", "in progress", "waiting")
+
+
+@dataclass(frozen=True)
+class Insights:
+    lifetime_value: float
+    orders: int
+    last_order: str | None
+    open_cases: int
+    last_service_contact: str | None
+    emails_opened: int
+    emails_clicked: int
+    unsubscribed: bool
+    web_visits_30d: int
+    flags: list[str]
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    asked: str
+    customer_id: str
+    redirects: list[dict[str, Any]]
+    golden: list[dict[str, Any]]
+    contact_points: list[dict[str, Any]]
+    records: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
+    insights: Insights
+    created_at: Any = None
+    other_ids: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "asked": self.asked,
+                "customer_id": self.customer_id,
+                "redirects": self.redirects,
+                "created_at": self.created_at,
+                "golden": self.golden,
+                "contact_points": self.contact_points,
+                "records": self.records,
+                "timeline": self.timeline,
+                "insights": self.insights.__dict__,
+                "other_ids": self.other_ids,
+            },
+            indent=2,
+            default=str,
+        )
+
+
+def find_customers(
+    store: DuckDBStore,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    name: str | None = None,
+    default_region: str = "US",
+    limit: int = 20,
+) -> list[str]:
+    """Customer IDs by contact point (standardised first) or by name (fuzzy, best first)."""
+    if email is not None:
+        value = emails.email(email).value
+        if value is None:
+            raise StoreError(f"{email!r} is not a valid email address")
+        rows = store.query(
+            "SELECT DISTINCT customer_id FROM contact_points WHERE kind = 'email' AND value = ?"
+            " ORDER BY customer_id",
+            [value],
+        )
+        return [r["customer_id"] for r in rows]
+    if phone is not None:
+        number = phones.phone(phone, default_region=default_region).value
+        if number is None:
+            raise StoreError(
+                f"{phone!r} is not a valid phone number", hint="include the country code"
+            )
+        rows = store.query(
+            "SELECT DISTINCT customer_id FROM contact_points WHERE kind = 'phone' AND value = ?"
+            " ORDER BY customer_id",
+            [number],
+        )
+        return [r["customer_id"] for r in rows]
+    if name is not None:
+        parsed = names.full_name(name)
+        wanted = " ".join(p for p in (parsed.given_name, parsed.family_name) if p)
+        rows = store.query(
+            """
+            WITH people AS (
+                SELECT customer_id,
+                       lower(concat_ws(' ', max(value) FILTER (WHERE field = 'given_name'),
+                                            max(value) FILTER (WHERE field = 'family_name'))) AS n
+                FROM golden WHERE field IN ('given_name', 'family_name') GROUP BY customer_id
+            )
+            SELECT customer_id, jaro_winkler_similarity(strip_accents(n), ?) AS score
+            FROM people WHERE jaro_winkler_similarity(strip_accents(n), ?) >= 0.85
+            ORDER BY score DESC, customer_id LIMIT ?
+            """,
+            [wanted, wanted, limit],
+        )
+        return [r["customer_id"] for r in rows]
+    raise StoreError("give a customer ID, --email, --phone or --name")
+
+
+def _insights(store: DuckDBStore, customer_id: str, as_of: datetime) -> Insights:
+    (row,) = store.query(
+        f"""
+        SELECT
+          coalesce(sum(amount) FILTER (WHERE type = 'order'
+                   AND coalesce(lower(status), '') NOT IN {_CLOSED_ORDER}), 0) AS ltv,
+          count(*) FILTER (WHERE type = 'order') AS orders,
+          max(occurred_at) FILTER (WHERE type = 'order') AS last_order,
+          count(*) FILTER (WHERE type = 'case' AND lower(status) IN {_OPEN_CASE}) AS open_cases,
+          max(occurred_at) FILTER (WHERE type = 'case' OR department = 'service') AS last_service,
+          count(*) FILTER (WHERE type = 'email' AND lower(status) = 'opened') AS opened,
+          count(*) FILTER (WHERE type = 'email' AND lower(status) = 'clicked') AS clicked,
+          bool_or(type = 'email' AND lower(status) = 'unsubscribed') AS unsubscribed,
+          count(*) FILTER (WHERE type = 'web_visit' AND occurred_at >= ?) AS visits
+        FROM events WHERE customer_id = ?
+        """,
+        [(as_of - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S"), customer_id],
+    )
+    high_value = store.query(
+        f"""
+        SELECT quantile_cont(v, 0.9) AS p90 FROM (
+            SELECT sum(amount) AS v FROM events WHERE type = 'order'
+              AND coalesce(lower(status), '') NOT IN {_CLOSED_ORDER} GROUP BY customer_id)
+        """
+    )[0]["p90"]
+    flags = []
+    if row["open_cases"]:
+        flags.append("open case")
+    if high_value is not None and row["ltv"] > 0 and row["ltv"] >= high_value:
+        flags.append("high value")
+    if row["unsubscribed"]:
+        flags.append("unsubscribed")
+    return Insights(
+        lifetime_value=round(float(row["ltv"]), 2),
+        orders=int(row["orders"]),
+        last_order=row["last_order"],
+        open_cases=int(row["open_cases"]),
+        last_service_contact=row["last_service"],
+        emails_opened=int(row["opened"]),
+        emails_clicked=int(row["clicked"]),
+        unsubscribed=bool(row["unsubscribed"]),
+        web_visits_30d=int(row["visits"]),
+        flags=flags,
+    )
+
+
+def customer_view(
+    store: DuckDBStore, asked: str, *, timeline_limit: int = 50, as_of: datetime | None = None
+) -> CustomerView:
+    """Everything the store knows about the customer `asked` names (any ID ever issued)."""
+    current, chain = store.resolve_id(asked)
+    if not current:
+        if chain:
+            raise StoreError(
+                f"customer {asked} was retired: all its source records were deleted",
+                hint=f"redirects: {', '.join(str(r['reason']) for r in chain)}",
+            )
+        raise StoreError(f"no customer {asked!r}", hint="search with --email, --phone or --name")
+    customer_id = current[0]
+    golden = store.query(
+        "SELECT field, value, source, record_id, updated_at, rule FROM golden"
+        " WHERE customer_id = ? ORDER BY field",
+        [customer_id],
+    )
+    points = store.query(
+        "SELECT kind, value, preferred, sources FROM contact_points WHERE customer_id = ?"
+        " ORDER BY kind, preferred DESC, value",
+        [customer_id],
+    )
+    records = store.query(
+        """
+        SELECT l.source, l.record_id, l.evidence, r.updated_at, r.raw
+        FROM links l JOIN records r USING (source, record_id)
+        WHERE l.customer_id = ? ORDER BY l.source, l.record_id
+        """,
+        [customer_id],
+    )
+    for r in records:
+        r["raw"] = json.loads(r["raw"]) if r["raw"] else None
+        r["evidence"] = json.loads(r["evidence"]) if r["evidence"] else None
+    timeline = store.query(
+        """
+        SELECT occurred_at, department, type, status, amount, source, event_id, attributes
+        FROM events WHERE customer_id = ? ORDER BY occurred_at DESC, source, event_id LIMIT ?
+        """,
+        [customer_id, timeline_limit],
+    )
+    for e in timeline:
+        e["attributes"] = json.loads(e["attributes"]) if e["attributes"] else {}
+    created = store.query("SELECT created_at FROM customers WHERE customer_id = ?", [customer_id])
+    return CustomerView(
+        asked=asked,
+        customer_id=customer_id,
+        redirects=chain,
+        golden=golden,
+        contact_points=points,
+        records=records,
+        timeline=timeline,
+        insights=_insights(store, customer_id, as_of or now()),
+        created_at=created[0]["created_at"] if created else None,
+        other_ids=current[1:],
+    )

@@ -1,0 +1,6 @@
+"""The store: records, identity graph, golden records, events, runs. Only this package and
+`engines` import database drivers."""
+
+from c360.store.duckdb_store import Decision, DuckDBStore, RunRecord
+
+__all__ = ["Decision", "DuckDBStore", "RunRecord"]
