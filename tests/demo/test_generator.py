@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from c360.demo import DemoTruth, generate_company
+from c360.demo.pools import CALL_CENTRE_PHONE
 from c360.project.config import load_project
 
 PEOPLE = 500
@@ -66,11 +67,6 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def company(tmp_path_factory: pytest.TempPathFactory) -> DemoTruth:
     return generate_company(tmp_path_factory.mktemp("demo"), people=PEOPLE, seed=7)
-
-
-@pytest.fixture(scope="module")
-def persons_by_record(company: DemoTruth) -> dict[tuple[str, str], str]:
-    return {(r["source"], r["record_id"]): r["person_id"] for r in _rows(company.truth_file)}
 
 
 def test_every_file_is_written_with_its_systems_columns(company: DemoTruth) -> None:
@@ -168,14 +164,28 @@ def test_sign_in_systems_hold_one_record_per_email(company: DemoTruth) -> None:
         assert max(emails.values()) == 1, source
 
 
-def test_a_call_centre_phone_is_shared_by_many_requesters(company: DemoTruth) -> None:
-    phones = Counter(
-        r["phone"] for r in _rows(company.folder / "data" / "service_requesters.csv") if r["phone"]
-    )
-    (_, most), *_ = phones.most_common(1)
-    assert most >= 3
+def test_the_call_centre_line_is_the_commonest_requester_phone(company: DemoTruth) -> None:
+    rows = _rows(company.folder / "data" / "service_requesters.csv")
+    phone, holders = Counter(r["phone"] for r in rows if r["phone"]).most_common(1)[0]
+    assert phone == CALL_CENTRE_PHONE
+    assert holders >= 3
 
 
 def test_fewer_than_one_person_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         generate_company(tmp_path, people=0)
+
+
+def test_events_fall_in_the_two_years_before_the_reference_date(company: DemoTruth) -> None:
+    data = company.folder / "data"
+    columns = {
+        "shop_orders.csv": "ordered_at",
+        "service_cases.csv": "opened_at",
+        "email_events.csv": "occurred_at",
+        "web_visits.csv": "occurred_at",
+    }
+    for name, column in columns.items():
+        times = sorted(r[column] for r in _rows(data / name))
+        # ISO text sorts as time; the systems differ only after the date.
+        assert times[0] >= "2024-11-01", name
+        assert times[-1] < "2026-11-01", name

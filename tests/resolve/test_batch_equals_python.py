@@ -7,8 +7,8 @@ from pathlib import Path
 from c360.config import JobConfig
 from c360.pipeline import JobSpec, prepare_job, train_on_prepared
 from c360.progress import SilentReporter
-from c360.sources.files import SourceSpec
 from c360.resolve.explain import explain_pair
+from c360.sources.files import SourceSpec
 
 
 def test_python_pair_scores_equal_batch_scores(febrl1: Path) -> None:

@@ -145,7 +145,7 @@ def _email_events(
                 opened = min(campaign.sent_at + int(rng.expovariate(1 / (8 * 3600))), stop - 1)
                 timed.append((opened, (record.email, "opened", last)))
                 if rng.random() < CLICK_RATE:
-                    clicked = opened + rng.randrange(5, 600)
+                    clicked = min(opened + rng.randrange(5, 600), stop - 1)
                     timed.append((clicked, (record.email, "clicked", last)))
                     clicks.append((clicked, record.email))
         if record.unsubscribed_at is not None and record.unsubscribed_at >= _WINDOW_START:

@@ -2,7 +2,7 @@
 
     >>> truth = generate_company(Path("demo"), people=10_000, seed=7)  # doctest: +SKIP
     >>> truth.records["crm"]  # doctest: +SKIP
-    6102
+    6298
 
 `folder/data/` gets one CSV per system: four people sources (CRM contacts, service-desk
 requesters, marketing subscribers, shop customers) and four event sources (orders, cases,

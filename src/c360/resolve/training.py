@@ -88,11 +88,35 @@ def train(
     else:
         total_pairs = n_records * (n_records - 1) / 2
     prior = estimate_prior(vectors, counts, m, u, total_pairs)
+    # Value frequencies count every agreeing pair, the true duplicates' too. That is noise at a
+    # million records, but in a small file the duplicates are most of the agreement: take the
+    # matches' share out of u (agreements − matches × m) and re-estimate λ, until both settle.
+    for _ in range(5):
+        matches = prior * total_pairs
+        u = [
+            _without_matches(ui, mi, agreement[c.field], matches, total_pairs)
+            if c.field in agreement
+            else ui
+            for c, mi, ui in zip(comparisons, m, u, strict=True)
+        ]
+        prior = estimate_prior(vectors, counts, m, u, total_pairs)
     fields = tuple(
         FieldParameters(comparison=c, m=mi, u=ui)
         for c, mi, ui in zip(comparisons, m, u, strict=True)
     )
     return MatchModel(fields=fields, prior=prior, sessions=tuple(sessions))
+
+
+def _without_matches(
+    u: tuple[float, ...], m: tuple[float, ...], agree: float, matches: float, total: float
+) -> tuple[float, ...]:
+    """u with the exact level's chance agreement net of the agreement true matches bring."""
+    if total <= matches + 1:
+        return u
+    u0 = max((agree * total - matches * m[0]) / (total - matches), 1e-9)
+    rest = sum(u[1:])
+    scale = (1.0 - u0) / rest if rest > 0 else 0.0
+    return (u0, *(x * scale for x in u[1:]))
 
 
 def load_model(path: Path, comparisons: Sequence[ComparisonConfig]) -> MatchModel:
