@@ -46,7 +46,8 @@ class StandardizeConfig(_Strict):
         "auto", description="Order of day and month in ambiguous dates like 03/04/1990."
     )
     email_provider_rules: bool = Field(
-        False, description="Apply provider rules: drop dots and +tags in gmail.com local parts."
+        False,
+        description="Apply provider rules: +tags (Gmail, Outlook, iCloud…), dots (Gmail).",
     )
 
 
@@ -60,6 +61,14 @@ class ExactLevel(_Strict):
 class JaroWinklerLevel(_Strict):
     type: Literal["jaro_winkler"] = "jaro_winkler"
     at_least: float = Field(..., gt=0, le=1)
+    on: str | None = Field(None, description="Compare this field instead of the comparison's.")
+
+
+class SameLevel(_Strict):
+    """Every one of `fields` is present and equal on both sides (parts of one address)."""
+
+    type: Literal["same"] = "same"
+    fields: list[str] = Field(..., min_length=1)
 
 
 class EditDistanceLevel(_Strict):
@@ -97,7 +106,8 @@ LevelConfig = Annotated[
     | NicknameLevel
     | SwappedLevel
     | DayMonthSwappedLevel
-    | DateWithinLevel,
+    | DateWithinLevel
+    | SameLevel,
     Field(discriminator="type"),
 ]
 

@@ -32,6 +32,8 @@ class FieldKind(StrEnum):
     NATIONAL_ID = "national_id"
     CUSTOMER_ID = "customer_id"
     COMPANY = "company"
+    # Derived: the parts of a postal address compared as one (moving changes them together).
+    ADDRESS = "address"
     OTHER = "other"
     IGNORE = "ignore"
 

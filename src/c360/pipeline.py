@@ -29,6 +29,7 @@ from c360.resolve import training
 from c360.resolve.blocking import BlockingChoice, choose_blocking
 from c360.resolve.clustering import ClusterStats, cluster
 from c360.resolve.configure import auto_conflicts, complete_config
+from c360.resolve.defaults import ADDRESS_PARTS
 from c360.resolve.fellegi_sunter import MatchModel
 from c360.resolve.labels import read_labels
 from c360.resolve.levels import raw_field, roots_field
@@ -262,6 +263,10 @@ def _standardize(
             [s.spec.updated_at for s in sources],
             keep_raw=spec.keep_raw,
         )
+    parts = [f for f in ADDRESS_PARTS if f in fields]
+    if len(parts) >= 2:
+        engine.add_composite("address", parts)
+        fields["address"] = FieldKind.ADDRESS
     reporter.event(Standardized(n, engine.flag_counts(lookups)))
     return fields, n
 

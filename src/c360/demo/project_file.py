@@ -22,6 +22,7 @@ standardize:
   default_region: US
   # The shop mixes 1984-03-14, 03/14/1984 and 19840314; `auto` infers month-first per column.
   date_order: auto
+  email_provider_rules: true   # john+shop@gmail.com is john@gmail.com: +tags and Gmail dots
 
 # People sources: each system's records about persons. Keys of each source:
 #   name        what c360 calls the source (in IDs, lineage, and the rules below)

@@ -127,7 +127,7 @@ def _household_or_own(entry: _Entry, shared: float, spare: float, rng: random.Ra
     p = entry.person
     if p.household_email is not None and rng.random() < shared:
         return p.household_email
-    if rng.random() < (0.6 if entry.second else spare):
+    if rng.random() < (0.25 if entry.second else spare):
         return p.spare_email
     return entry.email()
 
@@ -136,18 +136,18 @@ def _crm_email(entry: _Entry, rng: random.Random) -> str:
     p = entry.person
     if p.work_email is not None and rng.random() < 0.6:
         return p.work_email
-    return _household_or_own(entry, 0.4, 0.0, rng)
+    return _household_or_own(entry, 0.1, 0.0, rng)
 
 
 def _service_email(entry: _Entry, rng: random.Random) -> str:
     p = entry.person
-    if entry.second and rng.random() < 0.5:  # wrote in from another address
+    if entry.second and rng.random() < 0.25:  # wrote in from another address
         return p.work_email or p.spare_email
     return entry.email()
 
 
 def _marketing_email(entry: _Entry, rng: random.Random) -> str:
-    return _household_or_own(entry, 0.6, 0.1, rng)
+    return _household_or_own(entry, 0.15, 0.03, rng)
 
 
 def _shop_email(entry: _Entry, rng: random.Random) -> str:
@@ -214,7 +214,7 @@ def _marketing(entry: _Entry, email: str, rng: random.Random) -> _Written:
     given = _given(entry, 0.12, 0.02, rng)
     given = given.lower() if rng.random() < 0.12 else given
     given = "" if rng.random() < 0.05 else given
-    family = _family(entry, 0.02, rng) if rng.random() < 0.45 else ""
+    family = _family(entry, 0.02, rng) if rng.random() < 0.7 else ""
     email = email.lower()  # mailing tools keep addresses in lower case
     opted_in, updated_at, unsubscribed_at = "true", entry.updated_at, None
     if rng.random() < UNSUBSCRIBED_SHARE:
@@ -294,6 +294,11 @@ _SYSTEMS = (
 )  # fmt: skip
 
 
+# A person who signs up again mostly gives an address they already used somewhere; the rest
+# bring a new one, and are found (or not) by what else their record shares.
+BRIDGED_SHARE = 0.85
+
+
 def _memberships(persons: Sequence[Person], rng: random.Random) -> dict[str, list[_Entry]]:
     entries: dict[str, list[_Entry]] = {name: [] for name in PEOPLE_SOURCES}
     for person in persons:
@@ -308,10 +313,21 @@ def _memberships(persons: Sequence[Person], rng: random.Random) -> dict[str, lis
     return entries
 
 
-def _unused(preferred: str, entry: _Entry, taken: set[str], tag: str) -> str:
+_PLUS_DOMAINS = ("gmail.com", "outlook.com", "hotmail.com", "icloud.com")
+
+
+def _unused(preferred: str, entry: _Entry, taken: set[str], tag: str, rng: random.Random) -> str:
     """`preferred`, or the first of the person's other addresses no record here holds yet:
-    where one address is one account, signing up again takes another address."""
+    where one address is one account, signing up again takes another address — often the
+    same mailbox with a "+tag", where the provider allows it."""
     p = entry.person
+    if preferred.lower() in taken and rng.random() < 0.7:
+        local, _, domain = preferred.lower().partition("@")
+        if domain in _PLUS_DOMAINS and "+" not in local:
+            alias = f"{local}+{tag}{rng.randrange(100)}@{domain}"
+            if alias not in taken:
+                taken.add(alias)
+                return alias
     options = (preferred, p.spare_email, p.email.current, p.email.previous, p.work_email)
     for email in options:
         if email is not None and email.lower() not in taken:
@@ -330,6 +346,7 @@ def write_people(
 ) -> tuple[list[Table], dict[str, list[Issued]]]:
     """Every people system's table, and its records as the event sources will see them."""
     entries = _memberships(persons, rng)
+    used: dict[str, list[str]] = {}  # person → emails their earlier records carry
     tables: list[Table] = []
     issued: dict[str, list[Issued]] = {}
     for system in _SYSTEMS:
@@ -341,9 +358,14 @@ def write_people(
         keys: list[Issued] = []
         for record_id, entry in zip(ids, ordered, strict=True):
             email = system.pick_email(entry, rng)
+            known = used.setdefault(entry.person.person_id, [])
+            if known and email.lower() not in known and rng.random() < BRIDGED_SHARE:
+                email = known[rng.randrange(len(known))]
             if system.one_record_per_email:
-                email = _unused(email, entry, taken, system.name)
+                email = _unused(email, entry, taken, system.name, rng)
             written = system.render(entry, email, rng)
+            if written.email and written.email.lower() not in known:
+                known.append(written.email.lower())
             rows.append((record_id, *written.row))
             keys.append(
                 Issued(

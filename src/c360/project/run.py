@@ -24,7 +24,7 @@ from c360.config import ConflictConfig, JobConfig
 from c360.engines.base import Engine, EventMapping, GoldenField
 from c360.errors import SourceError
 from c360.model import FieldKind
-from c360.pipeline import JobSpec, PreparedJob, prepare_job, train_on_prepared
+from c360.pipeline import JobSpec, ModelTrained, PreparedJob, prepare_job, train_on_prepared
 from c360.progress import Reporter
 from c360.project.config import EventSource, PeopleSource, ProjectConfig, load_project
 from c360.project.identity import assign_customer_ids
@@ -121,6 +121,8 @@ def _job_config(config: ProjectConfig) -> JobConfig:
 def _golden_fields(config: ProjectConfig, kinds: Mapping[str, FieldKind]) -> list[GoldenField]:
     out = []
     for f, kind in kinds.items():
+        if kind is FieldKind.ADDRESS:
+            continue  # derived for matching; its parts are golden fields of their own
         choice = config.golden.fields.get(f, config.golden.default)
         rule = choice if isinstance(choice, str) else choice.rule
         priority = (
@@ -184,6 +186,7 @@ def run_project(
             if job.config.conflicts is not None
             else auto_conflicts(model, job.fields)
         )
+        reporter.event(ModelTrained(model, conflicts, job_spec.model is not None))
         _score(job, model, conflicts)
         with _timed(timings, "decide"):
             _apply_decisions(engine, job, store.decisions())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from c360.config import ComparisonConfig, ConflictConfig, JobConfig
 from c360.errors import ConfigError, MappingError
 from c360.model import FieldKind
-from c360.resolve.defaults import default_comparison
+from c360.resolve.defaults import ADDRESS_PARTS, address_comparison, default_comparison
 from c360.resolve.fellegi_sunter import MatchModel
 
 __all__ = ["auto_conflicts", "complete_config"]
@@ -15,9 +15,17 @@ def complete_config(config: JobConfig, fields: dict[str, FieldKind]) -> JobConfi
     """Fill what the user left to detection: comparisons for the fields present."""
     comparisons: list[ComparisonConfig]
     if config.comparisons is None:
+        parts = [f for f in ADDRESS_PARTS if f in fields]
+        composite = "address" in fields
         comparisons = [
-            c for f, kind in fields.items() if (c := default_comparison(f, kind, fields))
+            c
+            for f, kind in fields.items()
+            if not (composite and f in parts)
+            and kind is not FieldKind.ADDRESS
+            and (c := default_comparison(f, kind, fields))
         ]
+        if composite:
+            comparisons.append(address_comparison(parts))
     else:
         comparisons = list(config.comparisons)
     for i, c in enumerate(comparisons):

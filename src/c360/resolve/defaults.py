@@ -6,7 +6,7 @@ overridden in the config file.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from c360.config import (
     ComparisonConfig,
@@ -17,11 +17,40 @@ from c360.config import (
     JaroWinklerLevel,
     LevelConfig,
     NicknameLevel,
+    SameLevel,
     SwappedLevel,
 )
 from c360.model import FieldKind
 
-__all__ = ["BLOCKING_CANDIDATES", "default_comparison"]
+__all__ = ["ADDRESS_PARTS", "BLOCKING_CANDIDATES", "address_comparison", "default_comparison"]
+
+# The parts of a postal address, most specific first.
+ADDRESS_PARTS = ("street", "house_number", "postcode", "city", "region")
+
+
+def address_comparison(parts: Sequence[str]) -> ComparisonConfig:
+    """One comparison for the whole address, from the same house down to the same region.
+
+    Compared one by one, the parts would count a move five times over (street, number,
+    postcode, city and region all disagree together) and a shared home five times over
+    (which is how a family looks like one person). As levels of one comparison, the model
+    learns how much "same house", "same postcode" or "same city" is worth once.
+    """
+    present = set(parts)
+    levels: list[LevelConfig] = []
+    if {"street", "house_number"} <= present:
+        area = next((p for p in ("postcode", "city") if p in present), None)
+        if area:
+            levels.append(SameLevel(fields=["street", "house_number", area]))
+        levels.append(SameLevel(fields=["street", "house_number"]))
+    elif "street" in present:
+        area = next((p for p in ("postcode", "city") if p in present), None)
+        levels.append(SameLevel(fields=["street", *([area] if area else [])]))
+    if "street" in present:
+        levels.append(JaroWinklerLevel(at_least=0.9, on="street"))
+    levels += [SameLevel(fields=[p]) for p in ("postcode", "city", "region") if p in present]
+    return ComparisonConfig(field="address", levels=levels)
+
 
 K = FieldKind
 

@@ -23,6 +23,7 @@ from c360.config import (
     JaroWinklerLevel,
     LevelConfig,
     NicknameLevel,
+    SameLevel,
     SwappedLevel,
 )
 
@@ -73,8 +74,13 @@ def _holds(field: str, level: LevelConfig, left: Record, right: Record) -> bool:
     match level:
         case ExactLevel():
             return bool(a == b)
+        case JaroWinklerLevel(at_least=t, on=str(other)):
+            oa, ob = left.get(other), right.get(other)
+            return oa is not None and ob is not None and _jw(oa, ob) >= t - SIMILARITY_EPSILON
         case JaroWinklerLevel(at_least=t):
             return _jw(a, b) >= t - SIMILARITY_EPSILON
+        case SameLevel(fields=fields):
+            return all(left.get(f) is not None and left.get(f) == right.get(f) for f in fields)
         case EditDistanceLevel(type=kind, at_most=k):
             return int(_DISTANCES[kind](a, b)) <= k
         case NicknameLevel():
@@ -114,8 +120,12 @@ def level_label(comparison: ComparisonConfig, index: int) -> str:
         return "else"
     level = comparison.levels[index]
     match level:
+        case JaroWinklerLevel(at_least=t, on=str(other)):
+            return f"{other} jaro_winkler ≥ {t:g}"
         case JaroWinklerLevel(at_least=t):
             return f"jaro_winkler ≥ {t:g}"
+        case SameLevel(fields=fields):
+            return "same " + " & ".join(fields)
         case EditDistanceLevel(type=kind, at_most=k):
             return f"{kind} ≤ {k}"
         case SwappedLevel(other=other):

@@ -87,15 +87,25 @@ def train(
         total_pairs = (sum(sizes) ** 2 - sum(s * s for s in sizes)) / 2
     else:
         total_pairs = n_records * (n_records - 1) / 2
+    # Value frequencies count every agreeing pair, the true duplicates' too: noise at a million
+    # records, most of the agreement in a small file or where systems share identifiers. An EM
+    # session keyed on the field itself says how many of its agreeing pairs are matches; the
+    # rest, and every pair in a capped hot key, are the chance agreements u is about.
+    own = {s.fixed[0]: s for s in sessions if len(s.fixed) == 1}
+    for i, c in enumerate(comparisons):
+        if c.field in own and c.field in agreement:
+            session = own[c.field]
+            matched = session.match_share * session.pairs / total_pairs
+            chance = max(agreement[c.field] - matched, 0.5 / total_pairs)
+            u[i] = _with_exact(u[i], chance)
     prior = estimate_prior(vectors, counts, m, u, total_pairs)
-    # Value frequencies count every agreeing pair, the true duplicates' too. That is noise at a
-    # million records, but in a small file the duplicates are most of the agreement: take the
-    # matches' share out of u (agreements − matches × m) and re-estimate λ, until both settle.
+    # Elsewhere, take the expected matches' agreement out (agreements − matches × m) and
+    # re-estimate λ, until both settle.
     for _ in range(5):
         matches = prior * total_pairs
         u = [
             _without_matches(ui, mi, agreement[c.field], matches, total_pairs)
-            if c.field in agreement
+            if c.field in agreement and c.field not in own
             else ui
             for c, mi, ui in zip(comparisons, m, u, strict=True)
         ]
@@ -113,7 +123,11 @@ def _without_matches(
     """u with the exact level's chance agreement net of the agreement true matches bring."""
     if total <= matches + 1:
         return u
-    u0 = max((agree * total - matches * m[0]) / (total - matches), 1e-9)
+    return _with_exact(u, max((agree * total - matches * m[0]) / (total - matches), 1e-9))
+
+
+def _with_exact(u: tuple[float, ...], u0: float) -> tuple[float, ...]:
+    """u with a new exact-level probability, the other levels rescaled to sum to one."""
     rest = sum(u[1:])
     scale = (1.0 - u0) / rest if rest > 0 else 0.0
     return (u0, *(x * scale for x in u[1:]))

@@ -8,7 +8,13 @@ from email_validator import EmailNotValidError, validate_email
 
 __all__ = ["StandardEmail", "email"]
 
-# Providers that ignore dots in the local part and deliver `name+tag` to `name`.
+# Providers that deliver `name+tag` to `name`; of them, Gmail also ignores dots.
+_PLUS_PROVIDERS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "icloud.com",
+        "me.com", "fastmail.com", "protonmail.com", "proton.me",
+    }
+)  # fmt: skip
 _DOTLESS_PROVIDERS = frozenset({"gmail.com", "googlemail.com"})
 
 
@@ -32,6 +38,8 @@ def email(value: str, *, provider_rules: bool = False) -> StandardEmail:
     if provider_rules:
         if domain == "googlemail.com":
             domain = "gmail.com"
+        if domain in _PLUS_PROVIDERS:
+            local = local.split("+", 1)[0]
         if domain in _DOTLESS_PROVIDERS:
-            local = local.split("+", 1)[0].replace(".", "")
+            local = local.replace(".", "")
     return StandardEmail(f"{local}@{domain}")

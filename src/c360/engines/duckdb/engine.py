@@ -215,6 +215,14 @@ class DuckDBEngine:
         self._n_records = int(n)
         return self._n_records
 
+    def add_composite(self, field: str, parts: Sequence[str]) -> None:
+        """A field made of others (an address of its parts), null when every part is."""
+        joined = ", ".join(quote(p) for p in parts)
+        self._con.execute(f"ALTER TABLE records ADD COLUMN {quote(field)} VARCHAR")
+        self._con.execute(
+            f"UPDATE records SET {quote(field)} = nullif(concat_ws(' | ', {joined}), '')"
+        )
+
     def source_sizes(self) -> list[int]:
         rows = self._con.execute(
             "SELECT s._src, count(r._rid) FROM sources s LEFT JOIN records r USING (_src)"

@@ -20,6 +20,7 @@ from c360.config import (
     JaroWinklerLevel,
     LevelConfig,
     NicknameLevel,
+    SameLevel,
     SwappedLevel,
 )
 from c360.resolve.levels import SIMILARITY_EPSILON, raw_field, roots_field
@@ -58,9 +59,19 @@ def level_sql(field: str, level: LevelConfig) -> str:
     match level:
         case ExactLevel():
             return f"{lf} = {rf}"
+        case JaroWinklerLevel(at_least=t, on=str(other)):
+            fn = FUNCTIONS["jaro_winkler"]
+            lo, ro = _col("l", other), _col("r", other)
+            return f"coalesce({fn}({lo}, {ro}) >= {_num(t - SIMILARITY_EPSILON)}, false)"
         case JaroWinklerLevel(at_least=t):
             fn = FUNCTIONS["jaro_winkler"]
             return f"{fn}({lf}, {rf}) >= {_num(t - SIMILARITY_EPSILON)}"
+        case SameLevel(fields=fields):
+            return (
+                "coalesce("
+                + " AND ".join(f"{_col('l', f)} = {_col('r', f)}" for f in fields)
+                + ", false)"
+            )
         case EditDistanceLevel(type="damerau_levenshtein", at_most=k):
             # DuckDB's Damerau-Levenshtein is ~6x slower than Levenshtein. Since
             # DL <= Lev <= 2 DL, only pairs with Lev in (k, 2k] need the slow function;
