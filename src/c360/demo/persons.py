@@ -134,6 +134,14 @@ _BIRTH_LAST = date(2006, 12, 31)
 _BIRTH_DAYS = (_BIRTH_LAST - _BIRTH_FIRST).days
 
 
+def _mailbox(address: str) -> str:
+    """The mailbox an address reaches: Gmail ignores dots, so a.lewis@ and alewis@ are one."""
+    local, _, domain = address.lower().partition("@")
+    if domain in ("gmail.com", "googlemail.com"):
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
 class _Issuer:
     """Hands out emails and phone numbers no other person holds: two strangers sharing one
     by accident would be a hot key nobody asked for; the shared ones are made on purpose."""
@@ -154,9 +162,9 @@ class _Issuer:
             local += str(rng.randrange(1950, 2007))
         domain = domain or _PROVIDER.draw(rng)
         address = f"{local}@{domain}"
-        while address in self._emails:
+        while _mailbox(address) in self._emails:
             address = f"{local}{rng.randrange(1, 10_000)}@{domain}"
-        self._emails.add(address)
+        self._emails.add(_mailbox(address))
         return address
 
     def phone(self, area: str) -> str:

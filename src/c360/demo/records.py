@@ -321,7 +321,8 @@ def _unused(preferred: str, entry: _Entry, taken: set[str], tag: str, rng: rando
     where one address is one account, signing up again takes another address — often the
     same mailbox with a "+tag", where the provider allows it."""
     p = entry.person
-    if preferred.lower() in taken and rng.random() < 0.7:
+    own = {e.lower() for e in (p.spare_email, p.email.current, p.email.previous, p.work_email) if e}
+    if preferred.lower() in taken and preferred.lower() in own and rng.random() < 0.7:
         local, _, domain = preferred.lower().partition("@")
         if domain in _PLUS_DOMAINS and "+" not in local:
             alias = f"{local}+{tag}{rng.randrange(100)}@{domain}"
