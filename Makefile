@@ -13,9 +13,9 @@ $(BIN)/c360: pyproject.toml
 
 setup: $(BIN)/c360
 
-# Dedupe the bundled Febrl sample with zero configuration.
+# A generated company, unified: ./c360-demo (replaced on each run).
 demo: setup
-	$(BIN)/c360 dedupe tests/data/febrl1.csv --id-column rec_id --output febrl1-clusters.csv
+	$(BIN)/c360 demo
 
 test: setup
 	$(BIN)/python -m pytest
