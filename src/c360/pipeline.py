@@ -35,6 +35,7 @@ from c360.resolve.labels import read_labels
 from c360.resolve.levels import raw_field, roots_field
 from c360.sources.files import LoadedSource, SourceSpec, load_source
 from c360.standardize import standardize_columns
+from c360.standardize.cache import LookupCache
 from c360.standardize.plan import field_kinds, plan_columns
 
 __all__ = [
@@ -71,6 +72,8 @@ class JobSpec:
     # incremental runs, golden records), and may bring the model of its last run.
     keep_raw: bool = False
     model: MatchModel | None = None
+    # Where standardised values are cached between runs (a project folder's), if anywhere.
+    cache_dir: Path | None = None
 
 
 # --- events the reporter shows ------------------------------------------------------------
@@ -237,7 +240,10 @@ def _standardize(
     ]
     with reporter.step("Standardising values", total=sum(map(len, distinct.values()))) as advance:
         tables = standardize_columns(
-            [(p, values) for _, p, values in tasks], spec.config.standardize, advance
+            [(p, values) for _, p, values in tasks],
+            spec.config.standardize,
+            advance,
+            cache=LookupCache(spec.cache_dir) if spec.cache_dir is not None else None,
         )
     lookups = [
         Lookup(table, p.mapping.column, lookup)

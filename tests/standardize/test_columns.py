@@ -26,3 +26,25 @@ def test_parallel_standardisation_equals_serial(monkeypatch: pytest.MonkeyPatch)
     assert [t.to_pylist() for t in parallel] == [t.to_pylist() for t in serial]
     assert sum(seen) == len(phones) + len(names)
     assert serial[0].column("flag").to_pylist()[-1].startswith("invalid phone")
+
+
+def test_the_cache_gives_the_same_tables_and_only_standardises_new_values(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from c360.standardize.cache import LookupCache
+
+    cache = LookupCache(Path(str(tmp_path)) / "cache")
+    plan = ColumnPlan(ColumnMapping("first", FieldKind.GIVEN_NAME, "given_name"))
+    settings = StandardizeConfig()
+    first = standardize_columns([(plan, ["Bill", "Ann"])], settings, cache=cache)
+    plain = standardize_columns([(plan, ["Bill", "Ann"])], settings)
+    assert first[0].to_pylist() == plain[0].to_pylist()
+    seen: list[int] = []
+    second = standardize_columns([(plan, ["Ann", "Zoë"])], settings, seen.append, cache=cache)
+    assert sorted(r["raw"] for r in second[0].to_pylist()) == ["Ann", "Zoë"]
+    assert {r["raw"]: r["given_name"] for r in second[0].to_pylist()} == {
+        "Ann": "ann",
+        "Zoë": "zoe",
+    }
+    assert sum(seen) == 2  # both counted: one from the cache, one standardised
+    assert len(cache.get(plan, settings) or []) == 3

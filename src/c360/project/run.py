@@ -40,6 +40,7 @@ from c360.store.duckdb_store import now
 __all__ = ["RunSummary", "run_project"]
 
 PROJECT_FILE = "c360.yaml"
+CACHE_DIR = ".c360-cache/standardized"
 # Kept for review and explain: pairs the model gave at least this probability.
 _KEEP_PAIRS_FROM = 0.05
 _RAW_KINDS = {
@@ -173,7 +174,12 @@ def run_project(
                 specs.append(spec)
                 sql_quarantine += [(source.name, row, reason) for row, reason in quarantined]
         job_spec = JobSpec(
-            sources=specs, mode="link", config=_job_config(config), keep_raw=True, model=model
+            sources=specs,
+            mode="link",
+            config=_job_config(config),
+            keep_raw=True,
+            model=model,
+            cache_dir=root / CACHE_DIR,
         )
         job = prepare_job(job_spec, reporter)
         engine = job.engine

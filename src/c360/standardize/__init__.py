@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute
 
 from c360.config import StandardizeConfig
 from c360.model import ColumnMapping, FieldKind
 from c360.standardize import addresses, dates, emails, identifiers, names, phones
+from c360.standardize.cache import LookupCache
 from c360.standardize.text import fold
 
 __all__ = ["ColumnPlan", "output_fields", "standardize_columns", "standardize_values"]
@@ -133,6 +135,7 @@ def standardize_columns(
     settings: StandardizeConfig,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    cache: LookupCache | None = None,
 ) -> list[pa.Table]:
     """Standardise the distinct values of many columns: one lookup table per task, in order.
 
@@ -140,6 +143,8 @@ def standardize_columns(
     email-validator) are pure Python, so threads would not help. Workers are forked from a
     clean server process, never from this one, which holds the engine's threads.
     """
+    if cache is not None:
+        return _with_cache(tasks, settings, progress, workers, cache)
     total = sum(len(values) for _, values in tasks)
     workers = workers or os.cpu_count() or 1
     if total < PARALLEL_MIN_VALUES or workers < 2:
@@ -163,3 +168,34 @@ def standardize_columns(
                 if progress is not None:
                     progress(n)
     return [pa.concat_tables([c for c in parts if c is not None]) for parts in chunks]
+
+
+def _with_cache(
+    tasks: Sequence[tuple[ColumnPlan, Sequence[str]]],
+    settings: StandardizeConfig,
+    progress: Callable[[int], None] | None,
+    workers: int | None,
+    cache: LookupCache,
+) -> list[pa.Table]:
+    """Standardise only the values the cache has not seen; keep the cache up to date."""
+    known = [cache.get(plan, settings) for plan, _ in tasks]
+    missing = []
+    for (plan, values), table in zip(tasks, known, strict=True):
+        seen = set(table.column("raw").to_pylist()) if table is not None else set()
+        missing.append([v for v in values if v not in seen])
+        if progress is not None:
+            progress(len(values) - len(missing[-1]))
+    fresh = standardize_columns(
+        [(plan, m) for (plan, _), m in zip(tasks, missing, strict=True)],
+        settings,
+        progress,
+        workers,
+    )
+    out = []
+    for (plan, values), table, new in zip(tasks, known, fresh, strict=True):
+        merged = pa.concat_tables([table, new]) if table is not None else new
+        if new.num_rows:
+            cache.put(plan, settings, merged)
+        wanted = pa.array(list(values), pa.string())
+        out.append(merged.filter(pa.compute.is_in(merged.column("raw"), value_set=wanted)))
+    return out
