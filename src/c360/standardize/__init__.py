@@ -180,7 +180,7 @@ def _with_cache(
     """Standardise only the values the cache has not seen; keep the cache up to date."""
     known = [cache.get(plan, settings) for plan, _ in tasks]
     missing = []
-    for (plan, values), table in zip(tasks, known, strict=True):
+    for (_plan, values), table in zip(tasks, known, strict=True):
         seen = set(table.column("raw").to_pylist()) if table is not None else set()
         missing.append([v for v in values if v not in seen])
         if progress is not None:
