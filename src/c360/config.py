@@ -178,7 +178,8 @@ class ClusteringConfig(_Strict):
         0.5,
         ge=0,
         le=1,
-        description="Two groups join only if their compared pairs average at least this.",
+        description="Two groups join only if their compared pairs, judged on their own evidence"
+        " (even prior odds), average at least this probability.",
     )
 
 

@@ -380,6 +380,7 @@ def run_job(spec: JobSpec, reporter: Reporter) -> JobResult:
                 threshold,
                 config.clustering.min_mean_probability,
                 advance,
+                prior_weight=model.prior_weight,
             )
     n_clusters = len(set(cluster_of.tolist()))
     reporter.event(Clustered(job.n_records, n_clusters, len(linked[0]), stats))

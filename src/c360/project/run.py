@@ -203,6 +203,7 @@ def run_project(
                 engine.pairs_within,
                 job.config.clustering.threshold,
                 job.config.clustering.min_mean_probability,
+                prior_weight=model.prior_weight,
             )
         if pause:
             pause("clustered")

@@ -7,8 +7,11 @@ probability), and two groups join only if
 - no compared pair between them is a hard conflict (e.g. different national ids) — unless a
   deterministic rule made the link — and no pair between them was vetoed by a steward
   (nothing overrules that), and
-- the pairs compared between the two groups have a mean match probability of at least
-  `min_mean_probability` (average linkage over the evidence there is).
+- the pairs compared between the two groups, on average, favour "same person" at least as
+  much as `min_mean_probability` says (average linkage over the evidence there is). The
+  average is taken over each pair's *evidence* — its match weight without the prior — because
+  two sparse records (an email and a first name) that share nothing are "unknown", not
+  "different": the prior alone would make them look like strangers.
 
 Work is per connected component of the accepted links, so it scales with the size of the
 components, not with the number of records.
@@ -16,6 +19,7 @@ components, not with the number of records.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +29,15 @@ import numpy.typing as npt
 from c360.engines.base import PairsWithin
 
 __all__ = ["ClusterStats", "cluster", "connected_components"]
+
+# A rule's link counts as overwhelming evidence in the average.
+_RULE_EVIDENCE = 30.0
+
+
+def _logit(p: float) -> float:
+    """log2 odds, clipped so that p = 0 or 1 stays finite."""
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return math.log2(p / (1 - p))
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,7 @@ def cluster(
     threshold: float,
     min_mean_probability: float,
     progress: Callable[[int], None] | None = None,
+    prior_weight: float = 0.0,
 ) -> tuple[npt.NDArray[np.int64], ClusterStats]:
     """Return, for every record, its cluster's representative (smallest record index)."""
     components = connected_components(n_records, *linked)
@@ -92,7 +106,7 @@ def cluster(
     for s, e in zip(starts, ends, strict=True):
         rc, rw = _cluster_component(
             left[s:e], right[s:e], prob[s:e], ruled[s:e], conflict[s:e], veto[s:e],
-            threshold, min_mean_probability, result,
+            threshold, _logit(min_mean_probability), prior_weight, result,
         )  # fmt: skip
         refused_conflict += rc
         refused_weak += rw
@@ -109,7 +123,8 @@ def _cluster_component(
     conflict: npt.NDArray[np.bool_],
     veto: npt.NDArray[np.bool_],
     threshold: float,
-    min_mean_probability: float,
+    min_mean_evidence: float,
+    prior_weight: float,
     result: npt.NDArray[np.int64],
 ) -> tuple[int, int]:
     """Greedy average-linkage merge of one component; writes representatives into `result`."""
@@ -127,7 +142,8 @@ def _cluster_component(
     # vetoes].
     adjacency: dict[int, dict[int, list[float]]] = {x: {} for x in nodes}
     for a, b, p, r, c, v in zip(ls, rs, ps, rus, cs, vs, strict=True):
-        edge = [1.0 if r else p, 1.0, float(c and not r), float(v)]
+        evidence = _RULE_EVIDENCE if r else _logit(p) - prior_weight
+        edge = [evidence, 1.0, float(c and not r), float(v)]
         adjacency[a][b] = edge
         adjacency[b][a] = list(edge)
 
@@ -154,7 +170,7 @@ def _cluster_component(
             if conflicts:
                 refused_conflict += 1
                 continue
-            if total / count < min_mean_probability:
+            if total / count < min_mean_evidence:
                 refused_weak += 1
                 continue
         big, small = (ra, rb) if size[ra] >= size[rb] else (rb, ra)
