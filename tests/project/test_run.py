@@ -198,3 +198,30 @@ def test_new_data_changes_only_the_ids_it_must(tmp_path: Path) -> None:
     after = _links(root)
     assert all(after[k] == v for k, v in before.items())
     assert summary.new_customers == 1 and summary.ids_changed == 0
+
+
+def test_most_frequent_and_most_complete(tmp_path: Path) -> None:
+    crm = [*CRM, ["c7", "Johnny", "Smith", "john.smith@example.org", "", "", "2023-01-01"]]
+    root = write_project(tmp_path / "p", crm=crm)
+    text = (
+        (root / "c360.yaml")
+        .read_text()
+        .replace(
+            "    given_name: {rule: source_priority}",
+            "    given_name: most_frequent\n    family_name: most_complete",
+        )
+    )
+    (root / "c360.yaml").write_text(text)
+    run_project(root, SilentReporter())
+    links = _links(root)
+    cid = links[("crm", "c1")]
+    assert links[("crm", "c7")] == cid
+    with DuckDBStore(root / "c360.duckdb", read_only=True) as store:
+        golden = {
+            r["field"]: r for r in store.query("SELECT * FROM golden WHERE customer_id = ?", [cid])
+        }
+    # "Johnny" twice (shop s1, crm c7) against "John" once.
+    assert golden["given_name"]["value"] == "Johnny"
+    assert golden["given_name"]["rule"] == "most_frequent"
+    # c1 has the most fields filled in (phone and street too).
+    assert (golden["family_name"]["source"], golden["family_name"]["record_id"]) == ("crm", "c1")

@@ -90,11 +90,16 @@ def golden_records(
     selects = []
     for g in fields:
         raw = f"{g.field}__raw"
-        value = (
-            f"coalesce(r.{quote(raw)}, r.{quote(g.field)})"
-            if g.display_raw and raw in columns
-            else f"r.{quote(g.field)}"
-        )
+        std = f"r.{quote(g.field)}"
+        # Shown as written where the source wrote the field itself; a part of a full name
+        # ("SMITH, Johnny") only exists standardised, so show it in title case.
+        titled = f"array_to_string(list_transform(string_split({std}, ' '), lambda w: upper(w[1]) || w[2:]), ' ')"
+        if not g.display_raw:
+            value = std
+        elif raw in columns:
+            value = f"coalesce(r.{quote(raw)}, {titled})"
+        else:
+            value = titled
         rank = {sources.index(s): i for i, s in enumerate(g.priority) if s in sources}
         selects.append(
             f"""
