@@ -23,7 +23,7 @@ import pyarrow as pa
 from c360.config import ConflictConfig, JobConfig
 from c360.engines.base import Engine, EventMapping, GoldenField
 from c360.errors import SourceError
-from c360.model import FieldKind
+from c360.model import ColumnMapping, FieldKind
 from c360.pipeline import JobSpec, ModelTrained, PreparedJob, prepare_job, train_on_prepared
 from c360.progress import Reporter
 from c360.project.config import EventSource, PeopleSource, ProjectConfig, load_project
@@ -33,7 +33,8 @@ from c360.resolve.clustering import cluster
 from c360.resolve.configure import auto_conflicts
 from c360.resolve.fellegi_sunter import MatchModel
 from c360.sources.files import SourceSpec, format_of
-from c360.standardize import emails, phones
+from c360.standardize import ColumnPlan, standardize_columns
+from c360.standardize.cache import LookupCache
 from c360.store import Decision, DuckDBStore, RunRecord
 from c360.store.duckdb_store import now
 
@@ -408,19 +409,16 @@ def _quarantine_table(
 
 
 def _contact_lookup(
-    engine: Engine, table: str, column: str, kind: str, config: ProjectConfig
+    engine: Engine, table: str, column: str, kind: str, config: ProjectConfig, root: Path
 ) -> pa.Table:
+    """Raw contact values of an event column → standardised, as people records were."""
     raw = engine.distinct_values(table, column).to_pylist()
-    if kind == "email":
-        values = [
-            emails.email(v, provider_rules=config.standardize.email_provider_rules).value
-            for v in raw
-        ]
-    else:
-        values = [
-            phones.phone(v, default_region=config.standardize.default_region).value for v in raw
-        ]
-    return pa.table({"raw": pa.array(raw, pa.string()), "value": pa.array(values, pa.string())})
+    field_kind = FieldKind.EMAIL if kind == "email" else FieldKind.PHONE
+    plan = ColumnPlan(ColumnMapping(column, field_kind, kind))
+    (lookup,) = standardize_columns(
+        [(plan, raw)], config.standardize, cache=LookupCache(root / CACHE_DIR)
+    )
+    return pa.table({"raw": lookup.column("raw"), "value": lookup.column(kind)})
 
 
 def _events(
@@ -462,7 +460,7 @@ def _events(
             contact_kind=kind if source.person.record_id is None else None,
         )  # fmt: skip
         lookup = (
-            _contact_lookup(engine, table, contact, kind, config)
+            _contact_lookup(engine, table, contact, kind, config, root)
             if mapping.contact_column is not None and contact is not None and kind is not None
             else None
         )
