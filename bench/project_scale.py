@@ -45,6 +45,20 @@ def _peak_mib(folder: Path, *args: str) -> tuple[float, float, str]:
     return wall, usage.ru_maxrss / 1024, output
 
 
+def _rows(folder: Path, kind: str) -> int:
+    """Data rows in the project's people or event files."""
+    from c360.project.config import load_project
+
+    config = load_project(folder / "c360.yaml")
+    sources = config.people if kind == "people" else config.events
+    total = 0
+    for source in sources:
+        assert source.file is not None
+        with (folder / source.file).open(encoding="utf-8") as fh:
+            total += sum(1 for _ in fh) - 1
+    return total
+
+
 def _links(folder: Path) -> dict[tuple[str, str], str]:
     con = duckdb.connect(str(folder / "c360.duckdb"), read_only=True)
     rows = con.execute("SELECT source, record_id, customer_id FROM links").fetchall()
@@ -74,21 +88,33 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=500_000)
     parser.add_argument("--dir", type=Path)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--reuse-data", action="store_true",
+        help="Keep the generated files of an earlier run (its store and cache are removed).",
+    )  # fmt: skip
     args = parser.parse_args()
     folder = args.dir or REPO / "bench" / "data" / f"company-{args.people}"
-    if folder.exists():
-        shutil.rmtree(folder)
     sys.path.insert(0, str(REPO / "src"))
     from c360.demo import generate_company
 
     t = time.perf_counter()
-    truth = generate_company(folder, people=args.people, seed=args.seed)
+    if args.reuse_data and (folder / "data").exists():
+        for stale in ("c360.duckdb", "c360.duckdb.wal", ".c360-cache", ".c360.lock"):
+            path = folder / stale
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+    else:
+        if folder.exists():
+            shutil.rmtree(folder)
+        generate_company(folder, people=args.people, seed=args.seed)
     generated = time.perf_counter() - t
-    print(f"generated {truth.total_records:,} people records, {sum(truth.events.values()):,} events"
-          f" in {generated:.1f}s", flush=True)  # fmt: skip
-
-    results: dict[str, object] = {"people": args.people, "records": truth.total_records,
-                                  "events": sum(truth.events.values())}  # fmt: skip
+    records, events = _rows(folder, "people"), _rows(folder, "events")
+    print(
+        f"{records:,} people records, {events:,} events (generated in {generated:.1f}s)", flush=True
+    )
+    results: dict[str, object] = {"people": args.people, "records": records, "events": events}
     full_wall, full_peak, out = _peak_mib(folder)
     print(f"full run: {full_wall:.1f}s, peak {full_peak:,.0f} MiB\n{out.strip().splitlines()[-2]}")
     first = _links(folder)
