@@ -10,9 +10,7 @@ standardisation (for `--show-config` and `explain`).
 from __future__ import annotations
 
 import csv
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -24,7 +22,7 @@ from c360.engines.base import BlockingReport, Engine, Lookup
 from c360.errors import ConfigError, MappingError, ResolveError
 from c360.mapping import ColumnProfile, detect_columns
 from c360.model import ColumnMapping, FieldKind
-from c360.progress import Reporter
+from c360.progress import Reporter, timed
 from c360.resolve import training
 from c360.resolve.blocking import BlockingChoice, choose_blocking
 from c360.resolve.clustering import ClusterStats, cluster
@@ -142,15 +140,6 @@ class JobResult:
     candidates: int
     links: int
     timings: dict[str, float]
-
-
-@contextmanager
-def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
 
 
 # --- stages ---------------------------------------------------------------------------------
@@ -281,11 +270,11 @@ def prepare_job(spec: JobSpec, reporter: Reporter, engine: Engine | None = None)
     """Read, map and standardise; return the job ready for resolution."""
     engine = engine or create_engine()
     timings: dict[str, float] = {}
-    with _timed(timings, "read"):
+    with timed(timings, "read"):
         sources = _load(spec, engine, reporter)
-    with _timed(timings, "detect"):
+    with timed(timings, "detect"):
         mappings = _detect(spec, engine, sources, reporter)
-    with _timed(timings, "standardize"):
+    with timed(timings, "standardize"):
         fields, n = _standardize(spec, engine, sources, mappings, reporter)
     config = complete_config(spec.config, fields)
     return PreparedJob(spec, engine, sources, mappings, config, fields, n, timings)
@@ -296,7 +285,7 @@ def train_on_prepared(job: PreparedJob, reporter: Reporter) -> tuple[MatchModel,
     spec, engine, config, timings = job.spec, job.engine, job.config, job.timings
     across_only = spec.mode == "link" and spec.across_only
     assert config.comparisons is not None
-    with _timed(timings, "block"), reporter.step("Blocking"):
+    with timed(timings, "block"), reporter.step("Blocking"):
         tf_fields = [c.field for c in config.comparisons if c.term_frequency]
         engine.add_term_frequencies(tf_fields)
         cap = config.blocking.max_block_size
@@ -313,10 +302,10 @@ def train_on_prepared(job: PreparedJob, reporter: Reporter) -> tuple[MatchModel,
     if candidates == 0:
         reporter.warn("blocking found no candidate pairs: every record is its own customer")
 
-    with _timed(timings, "compare"), reporter.step(f"Comparing {candidates:,} pairs"):
+    with timed(timings, "compare"), reporter.step(f"Comparing {candidates:,} pairs"):
         engine.compare(config.comparisons, [r.all for r in config.rules], tf_fields)
 
-    with _timed(timings, "train"), reporter.step("Training the model (u sampling, EM)"):
+    with timed(timings, "train"), reporter.step("Training the model (u sampling, EM)"):
         if spec.model is not None:
             model = training.check_model(spec.model, config.comparisons, "the last run")
         elif spec.model_input is not None:
@@ -358,7 +347,7 @@ def run_job(spec: JobSpec, reporter: Reporter) -> JobResult:
     config = config.model_copy(update={"conflicts": conflicts})
     reporter.event(ModelTrained(model, conflicts, spec.model_input is not None))
 
-    with _timed(timings, "score"), reporter.step("Scoring pairs"):
+    with timed(timings, "score"), reporter.step("Scoring pairs"):
         index = {c.field: i for i, c in enumerate(model.comparisons)}
         engine.score(
             model.prior_weight,
@@ -370,7 +359,7 @@ def run_job(spec: JobSpec, reporter: Reporter) -> JobResult:
         )
 
     threshold = config.clustering.threshold
-    with _timed(timings, "cluster"):
+    with timed(timings, "cluster"):
         linked = engine.linked_pairs(threshold)
         with reporter.step("Clustering", total=None) as advance:
             cluster_of, stats = cluster(
@@ -385,7 +374,7 @@ def run_job(spec: JobSpec, reporter: Reporter) -> JobResult:
     n_clusters = len(set(cluster_of.tolist()))
     reporter.event(Clustered(job.n_records, n_clusters, len(linked[0]), stats))
 
-    with _timed(timings, "write"), reporter.step("Writing outputs"):
+    with timed(timings, "write"), reporter.step("Writing outputs"):
         with_source = spec.mode == "link"
         if spec.output is not None:
             engine.write_clusters(cluster_of, spec.output, with_source)

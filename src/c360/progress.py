@@ -6,11 +6,12 @@ tests use `SilentReporter`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-__all__ = ["Advance", "Reporter", "SilentReporter"]
+__all__ = ["Advance", "Reporter", "SilentReporter", "timed"]
 
 Advance = Callable[[int], None]
 
@@ -39,3 +40,13 @@ class SilentReporter:
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+
+@contextmanager
+def timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Add the time spent in the block to `timings[name]` (where a run's time goes)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start

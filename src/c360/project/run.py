@@ -12,8 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,42 +20,30 @@ from typing import Any
 import pyarrow as pa
 
 from c360.config import ConflictConfig, JobConfig
-from c360.engines.base import Engine, EventMapping, GoldenField
-from c360.errors import SourceError
-from c360.model import ColumnMapping, FieldKind
+from c360.engines.base import Engine, GoldenField
+from c360.model import FieldKind
 from c360.pipeline import JobSpec, ModelTrained, PreparedJob, prepare_job, train_on_prepared
-from c360.progress import Reporter
-from c360.project.config import EventSource, PeopleSource, ProjectConfig, load_project
+from c360.progress import Reporter, timed
+from c360.project.config import ProjectConfig, load_project
+from c360.project.events import CACHE_DIR, SourceCount, tie_events
 from c360.project.identity import assign_customer_ids
 from c360.project.lock import project_lock
+from c360.project.sources import people_spec
 from c360.resolve.clustering import cluster
 from c360.resolve.configure import auto_conflicts
 from c360.resolve.fellegi_sunter import MatchModel
-from c360.sources.files import SourceSpec, format_of
-from c360.standardize import ColumnPlan, standardize_columns
-from c360.standardize.cache import LookupCache
 from c360.store import Decision, DuckDBStore, RunRecord
 from c360.store.duckdb_store import now
 
 __all__ = ["RunSummary", "run_project"]
 
 PROJECT_FILE = "c360.yaml"
-CACHE_DIR = ".c360-cache/standardized"
 # Kept for review and explain: pairs the model gave at least this probability.
 _KEEP_PAIRS_FROM = 0.05
 _RAW_KINDS = {
     FieldKind.GIVEN_NAME, FieldKind.FAMILY_NAME, FieldKind.FULL_NAME, FieldKind.STREET,
     FieldKind.CITY, FieldKind.COMPANY, FieldKind.OTHER,
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class SourceCount:
-    name: str
-    kind: str  # "people" | "events"
-    rows: int
-    used: int
-    quarantined: int
 
 
 @dataclass(frozen=True)
@@ -76,40 +63,6 @@ class RunSummary:
 
 def _fingerprint(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _read_sql_rows(
-    source: PeopleSource | EventSource, id_column: str
-) -> tuple[pa.Table, str, list[tuple[int, str]]]:
-    from c360.sources.sql import read_sql
-
-    assert source.sql is not None
-    read = read_sql(
-        source.sql, source=source.name, id_column=id_column, updated_at=source.updated_at
-    )
-    where = f"{source.name} ({source.sql.table or 'query'})"
-    return read.table, where, read.quarantined
-
-
-def _people_spec(root: Path, source: PeopleSource) -> tuple[SourceSpec, list[tuple[int, str]]]:
-    if source.file is not None:
-        path = root / source.file
-        if not path.exists():
-            raise SourceError(
-                f"source {source.name!r}: file {path} not found",
-                hint="restore the file, or fix `file:` in c360.yaml (the last published state is untouched)",
-            )
-        spec = SourceSpec.from_path(
-            path, id_column=source.id, fields=source.fields, name=source.name,
-            updated_at=source.updated_at,
-        )  # fmt: skip
-        return SourceSpec(**{**spec.__dict__, "fields_must_exist": True}), []
-    rows, where, quarantined = _read_sql_rows(source, source.id)
-    spec = SourceSpec(
-        name=source.name, rows=rows, where=where, id_column=source.id,
-        fields=source.fields, updated_at=source.updated_at, fields_must_exist=True,
-    )  # fmt: skip
-    return spec, quarantined
 
 
 def _job_config(config: ProjectConfig) -> JobConfig:
@@ -136,15 +89,6 @@ def _golden_fields(config: ProjectConfig, kinds: Mapping[str, FieldKind]) -> lis
     return out
 
 
-@contextmanager
-def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
-
-
 def run_project(
     root: Path,
     reporter: Reporter,
@@ -168,10 +112,10 @@ def run_project(
         if last is not None and not retrain and last.fingerprint == matching_print and last.model:
             model = MatchModel.from_json(last.model)
 
-        with _timed(timings, "read"):
+        with timed(timings, "read"):
             specs, sql_quarantine = [], []
             for source in config.people:
-                spec, quarantined = _people_spec(root, source)
+                spec, quarantined = people_spec(root, source)
                 specs.append(spec)
                 sql_quarantine += [(source.name, row, reason) for row, reason in quarantined]
         job_spec = JobSpec(
@@ -195,9 +139,9 @@ def run_project(
         )
         reporter.event(ModelTrained(model, conflicts, job_spec.model is not None))
         _score(job, model, conflicts)
-        with _timed(timings, "decide"):
+        with timed(timings, "decide"):
             _apply_decisions(engine, job, store.decisions())
-        with _timed(timings, "cluster"), reporter.step("Clustering"):
+        with timed(timings, "cluster"), reporter.step("Clustering"):
             cluster_of, _stats = cluster(
                 job.n_records,
                 engine.linked_pairs(job.config.clustering.threshold),
@@ -209,7 +153,7 @@ def run_project(
         if pause:
             pause("clustered")
 
-        with _timed(timings, "identify"), reporter.step("Assigning customer IDs"):
+        with timed(timings, "identify"), reporter.step("Assigning customer IDs"):
             records = engine.records(None, [])
             names = [s.spec.name for s in job.sources]
             keys = [
@@ -233,7 +177,7 @@ def run_project(
             customer_ids = [assignment.customer_of[label] for label in labels]
             engine.set_customers(records.column("_rid").to_numpy(), customer_ids)
 
-        with _timed(timings, "golden"), reporter.step("Building golden records"):
+        with timed(timings, "golden"), reporter.step("Building golden records"):
             golden = engine.golden_records(_golden_fields(config, job.fields), names)
             kinds = {
                 f: ("email" if k is FieldKind.EMAIL else "phone")
@@ -242,8 +186,8 @@ def run_project(
             }
             points = engine.contact_points(kinds, golden)
 
-        with _timed(timings, "events"), reporter.step("Tying events to customers"):
-            events, event_quarantine, event_counts = _events(root, config, engine, names)
+        with timed(timings, "events"), reporter.step("Tying events to customers"):
+            events, event_quarantine, event_counts = tie_events(root, config, engine, names)
 
         run_id = f"R-{started:%Y%m%dT%H%M%S}-{_fingerprint(str(time.time_ns()))[:6]}"
         customers = _customers_table(customer_ids, keys, previous, issued, started)
@@ -285,7 +229,7 @@ def run_project(
             "conflicts": [c.fields for c in conflicts],
             "timings": timings | job.timings,
         }
-        with _timed(timings, "publish"), reporter.step("Publishing"):
+        with timed(timings, "publish"), reporter.step("Publishing"):
             store.publish(
                 RunRecord(run_id, started, now(), "full", matching_print, model.to_json(), metrics),
                 {
@@ -406,93 +350,3 @@ def _quarantine_table(
          ("row_number", pa.int64()), ("reason", pa.string()), ("raw", pa.string())]
     )  # fmt: skip
     return pa.table(rows, schema=schema)
-
-
-def _contact_lookup(
-    engine: Engine, table: str, column: str, kind: str, config: ProjectConfig, root: Path
-) -> pa.Table:
-    """Raw contact values of an event column → standardised, as people records were."""
-    raw = engine.distinct_values(table, column).to_pylist()
-    field_kind = FieldKind.EMAIL if kind == "email" else FieldKind.PHONE
-    plan = ColumnPlan(ColumnMapping(column, field_kind, kind))
-    (lookup,) = standardize_columns(
-        [(plan, raw)], config.standardize, cache=LookupCache(root / CACHE_DIR)
-    )
-    return pa.table({"raw": lookup.column("raw"), "value": lookup.column(kind)})
-
-
-def _events(
-    root: Path, config: ProjectConfig, engine: Engine, people: list[str]
-) -> tuple[pa.Table, list[pa.Table], list[SourceCount]]:
-    tables, quarantined, counts = [], [], []
-    for i, source in enumerate(config.events):
-        table = f"ev_{i}"
-        if source.file is not None:
-            path = root / source.file
-            if not path.exists():
-                raise SourceError(
-                    f"event source {source.name!r}: file {path} not found",
-                    hint="restore the file, or fix `file:` in c360.yaml",
-                )
-            report = engine.read_file(path, table, format_of(path))
-            rejected = [(r.line, r.reason, r.raw) for r in report.rejected]
-        else:
-            rows, where, sql_bad = _read_sql_rows(source, source.id)
-            report = engine.load_arrow(rows, table, where)
-            rejected = [(None, reason, "") for _, reason in sql_bad]
-        needed = [source.id, source.occurred_at, source.status, source.amount, *source.attributes,
-                  source.person.record_id, source.person.email, source.person.phone]  # fmt: skip
-        missing = [c for c in needed if c is not None and c not in report.columns]
-        if missing:
-            raise SourceError(
-                f"event source {source.name!r}: column {missing[0]!r} not found",
-                hint=f"was it renamed? columns are: {', '.join(report.columns)}",
-            )
-        contact = source.person.email or source.person.phone
-        kind = "email" if source.person.email else ("phone" if source.person.phone else None)
-        mapping = EventMapping(
-            name=source.name, table=table, type=source.type, department=source.department,
-            id=source.id, occurred_at=source.occurred_at, status=source.status,
-            amount=source.amount, attributes=tuple(source.attributes),
-            person_source=people.index(source.person.source) if source.person.source else None,
-            person_record_id=source.person.record_id,
-            contact_column=contact if source.person.record_id is None else None,
-            contact_kind=kind if source.person.record_id is None else None,
-        )  # fmt: skip
-        lookup = (
-            _contact_lookup(engine, table, contact, kind, config, root)
-            if mapping.contact_column is not None and contact is not None and kind is not None
-            else None
-        )
-        good, bad = engine.resolve_events(mapping, lookup)
-        tables.append(good)
-        quarantined.append(bad)
-        if rejected:
-            quarantined.append(
-                pa.table(
-                    {
-                        "source": [source.name] * len(rejected),
-                        "line": pa.array([r[0] for r in rejected], pa.int64()),
-                        "row_number": pa.array([None] * len(rejected), pa.int64()),
-                        "reason": [r[1] for r in rejected],
-                        "raw": [r[2] for r in rejected],
-                    }
-                )
-            )
-        counts.append(
-            SourceCount(
-                source.name,
-                "events",
-                report.rows + len(rejected),
-                good.num_rows,
-                bad.num_rows + len(rejected),
-            )
-        )
-    schema = pa.schema(
-        [("source", pa.string()), ("event_id", pa.string()), ("type", pa.string()),
-         ("department", pa.string()), ("occurred_at", pa.string()), ("status", pa.string()),
-         ("amount", pa.float64()), ("attributes", pa.string()), ("customer_id", pa.string()),
-         ("person", pa.string())]
-    )  # fmt: skip
-    events = pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
-    return events, quarantined, counts

@@ -1,0 +1,125 @@
+"""Events: each event source read, mapped onto the shared model's event, tied to a customer.
+
+An event finds its person by a people source's record id (an order's customer number) or by a
+contact point (an email event's address, standardised the way people records were). An event
+whose person is unknown, or whose contact point several customers share, is quarantined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from c360.engines.base import Engine, EventMapping
+from c360.errors import SourceError
+from c360.model import ColumnMapping, FieldKind
+from c360.project.config import ProjectConfig
+from c360.project.sources import read_sql_rows
+from c360.sources.files import format_of
+from c360.standardize import ColumnPlan, standardize_columns
+from c360.standardize.cache import LookupCache
+
+__all__ = ["CACHE_DIR", "SourceCount", "tie_events"]
+
+CACHE_DIR = ".c360-cache/standardized"
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    name: str
+    kind: str  # "people" | "events"
+    rows: int
+    used: int
+    quarantined: int
+
+
+def _contact_lookup(
+    engine: Engine, table: str, column: str, kind: str, config: ProjectConfig, root: Path
+) -> pa.Table:
+    """Raw contact values of an event column → standardised, as people records were."""
+    raw = engine.distinct_values(table, column).to_pylist()
+    field_kind = FieldKind.EMAIL if kind == "email" else FieldKind.PHONE
+    plan = ColumnPlan(ColumnMapping(column, field_kind, kind))
+    (lookup,) = standardize_columns(
+        [(plan, raw)], config.standardize, cache=LookupCache(root / CACHE_DIR)
+    )
+    return pa.table({"raw": lookup.column("raw"), "value": lookup.column(kind)})
+
+
+def tie_events(
+    root: Path, config: ProjectConfig, engine: Engine, people: list[str]
+) -> tuple[pa.Table, list[pa.Table], list[SourceCount]]:
+    tables, quarantined, counts = [], [], []
+    for i, source in enumerate(config.events):
+        table = f"ev_{i}"
+        if source.file is not None:
+            path = root / source.file
+            if not path.exists():
+                raise SourceError(
+                    f"event source {source.name!r}: file {path} not found",
+                    hint="restore the file, or fix `file:` in c360.yaml",
+                )
+            report = engine.read_file(path, table, format_of(path))
+            rejected = [(r.line, r.reason, r.raw) for r in report.rejected]
+        else:
+            rows, where, sql_bad = read_sql_rows(source, source.id)
+            report = engine.load_arrow(rows, table, where)
+            rejected = [(None, reason, "") for _, reason in sql_bad]
+        needed = [source.id, source.occurred_at, source.status, source.amount, *source.attributes,
+                  source.person.record_id, source.person.email, source.person.phone]  # fmt: skip
+        missing = [c for c in needed if c is not None and c not in report.columns]
+        if missing:
+            raise SourceError(
+                f"event source {source.name!r}: column {missing[0]!r} not found",
+                hint=f"was it renamed? columns are: {', '.join(report.columns)}",
+            )
+        contact = source.person.email or source.person.phone
+        kind = "email" if source.person.email else ("phone" if source.person.phone else None)
+        mapping = EventMapping(
+            name=source.name, table=table, type=source.type, department=source.department,
+            id=source.id, occurred_at=source.occurred_at, status=source.status,
+            amount=source.amount, attributes=tuple(source.attributes),
+            person_source=people.index(source.person.source) if source.person.source else None,
+            person_record_id=source.person.record_id,
+            contact_column=contact if source.person.record_id is None else None,
+            contact_kind=kind if source.person.record_id is None else None,
+        )  # fmt: skip
+        lookup = (
+            _contact_lookup(engine, table, contact, kind, config, root)
+            if mapping.contact_column is not None and contact is not None and kind is not None
+            else None
+        )
+        good, bad = engine.resolve_events(mapping, lookup)
+        tables.append(good)
+        quarantined.append(bad)
+        if rejected:
+            quarantined.append(
+                pa.table(
+                    {
+                        "source": [source.name] * len(rejected),
+                        "line": pa.array([r[0] for r in rejected], pa.int64()),
+                        "row_number": pa.array([None] * len(rejected), pa.int64()),
+                        "reason": [r[1] for r in rejected],
+                        "raw": [r[2] for r in rejected],
+                    }
+                )
+            )
+        counts.append(
+            SourceCount(
+                source.name,
+                "events",
+                report.rows + len(rejected),
+                good.num_rows,
+                bad.num_rows + len(rejected),
+            )
+        )
+    schema = pa.schema(
+        [("source", pa.string()), ("event_id", pa.string()), ("type", pa.string()),
+         ("department", pa.string()), ("occurred_at", pa.string()), ("status", pa.string()),
+         ("amount", pa.float64()), ("attributes", pa.string()), ("customer_id", pa.string()),
+         ("person", pa.string())]
+    )  # fmt: skip
+    events = pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
+    return events, quarantined, counts
