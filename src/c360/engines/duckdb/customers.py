@@ -7,6 +7,7 @@ customer ID (the `customer_of` table: `_rid → customer_id`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -19,6 +20,9 @@ __all__ = [
     "contact_points",
     "golden_records",
     "resolve_events",
+    "store_links",
+    "store_pairs",
+    "store_records",
 ]
 
 
@@ -247,3 +251,92 @@ def resolve_events(
     if event.contact_column is not None:
         con.unregister("contact_lookup")
     return good, bad
+
+
+def store_records(con: duckdb.DuckDBPyConnection, fields: Sequence[str]) -> pa.Table:
+    """Records as the store keeps them: raw row and standardised values as JSON."""
+    packed = ", ".join(f"{quote(f)} := r.{quote(f)}" for f in fields) or "none := NULL"
+    return _arrow(
+        con,
+        f"""
+        SELECT s.name AS source, r._id AS record_id, r._hash AS content_hash,
+               r._updated_at AS updated_at, r._raw AS raw,
+               CAST(to_json(struct_pack({packed})) AS VARCHAR) AS std
+        FROM records r JOIN sources s USING (_src) ORDER BY r._rid
+        """,
+    )
+
+
+def store_links(con: duckdb.DuckDBPyConnection, rule_names: Sequence[str]) -> pa.Table:
+    """Record → customer with the evidence: the strongest pair that holds it there."""
+    names = pa.table(
+        {"k": pa.array(range(-1, len(rule_names)), pa.int16()),
+         "name": ["steward link", *rule_names]}
+    )  # fmt: skip
+    con.register("rule_names", names)
+    result = _arrow(
+        con,
+        """
+        WITH same AS (
+            SELECT s.l AS rid, s.r AS other, s.match_weight, s.match_probability, s.match_rule
+            FROM scored s JOIN customer_of a ON a.rid = s.l JOIN customer_of b ON b.rid = s.r
+            WHERE a.customer_id = b.customer_id AND NOT coalesce(s.veto, false)
+            UNION ALL
+            SELECT s.r, s.l, s.match_weight, s.match_probability, s.match_rule
+            FROM scored s JOIN customer_of a ON a.rid = s.l JOIN customer_of b ON b.rid = s.r
+            WHERE a.customer_id = b.customer_id AND NOT coalesce(s.veto, false)
+        ),
+        best AS (
+            SELECT rid, arg_max(struct_pack(other, match_weight, match_rule),
+                                (match_rule IS NOT NULL, match_weight)) AS b
+            FROM same GROUP BY rid
+        )
+        SELECT src.name AS source, r._id AS record_id, c.customer_id,
+               CASE WHEN best.rid IS NULL THEN '{"alone": true}'
+                    ELSE CAST(to_json(struct_pack(
+                        rule := rn.name,
+                        match_weight := round(best.b.match_weight, 3),
+                        pair := os.name || ':' || o._id)) AS VARCHAR) END AS evidence
+        FROM records r
+        JOIN sources src ON src._src = r._src
+        JOIN customer_of c ON c.rid = r._rid
+        LEFT JOIN best ON best.rid = r._rid
+        LEFT JOIN records o ON o._rid = best.b.other
+        LEFT JOIN sources os ON os._src = o._src
+        LEFT JOIN rule_names rn ON rn.k = best.b.match_rule
+        ORDER BY r._rid
+        """,
+    )
+    con.unregister("rule_names")
+    return result
+
+
+def store_pairs(
+    con: duckdb.DuckDBPyConnection, min_probability: float, rule_names: Sequence[str]
+) -> pa.Table:
+    """Scored pairs worth keeping for review and explain (probability at least the floor)."""
+    names = pa.table(
+        {"k": pa.array(range(-1, len(rule_names)), pa.int16()),
+         "name": ["steward link", *rule_names]}
+    )  # fmt: skip
+    con.register("rule_names", names)
+    result = _arrow(
+        con,
+        """
+        SELECT sl.name AS source_l, a._id AS record_id_l, sr.name AS source_r,
+               b._id AS record_id_r, s.match_weight, s.match_probability, rn.name AS rule
+        FROM scored s
+        JOIN records a ON a._rid = s.l JOIN records b ON b._rid = s.r
+        JOIN sources sl ON sl._src = a._src JOIN sources sr ON sr._src = b._src
+        LEFT JOIN rule_names rn ON rn.k = s.match_rule
+        WHERE s.match_probability >= ? OR s.match_rule IS NOT NULL
+        ORDER BY s.l, s.r
+        """,
+        [min_probability],
+    )
+    con.unregister("rule_names")
+    return result
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> pa.Table:
+    return con.sql(sql, params=params).to_arrow_table()

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from c360.config import ComparisonConfig, Criterion, ExactLevel
+from c360.config import ComparisonConfig, Criterion
 from c360.engines.base import (
     BlockingReport,
     BlockingRule,
@@ -35,8 +35,8 @@ from c360.engines.base import (
     PairsWithin,
     ReadReport,
 )
-from c360.engines.duckdb import customers, reading
-from c360.engines.duckdb.render import FUNCTIONS, criteria_sql, quote, vector_sql
+from c360.engines.duckdb import customers, pairs, reading
+from c360.engines.duckdb.render import FUNCTIONS, quote
 
 __all__ = ["DuckDBEngine"]
 
@@ -45,10 +45,6 @@ def _first(result: duckdb.DuckDBPyConnection) -> Any:
     """The first row of a result, consuming it (a half-read result blocks the connection)."""
     rows = result.fetchall()
     return rows[0] if rows else None
-
-
-def _num(x: float) -> str:
-    return repr(float(x))
 
 
 class DuckDBEngine:
@@ -74,7 +70,6 @@ class DuckDBEngine:
         if temp_directory is not None:
             self._con.execute("SET temp_directory = ?", [temp_directory])
         self._n_records = 0
-        self._comparisons: list[ComparisonConfig] = []
 
     def _arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         return self._con.sql(sql, params=params).to_arrow_table()
@@ -342,101 +337,16 @@ class DuckDBEngine:
 
     # --- blocking -----------------------------------------------------------------------------
 
+    # --- blocking, comparing, scoring (SQL in `pairs`) ------------------------------------
+
     def block(
         self, rules: Sequence[BlockingRule], max_block_size: int, across_only: bool
     ) -> list[BlockingReport]:
-        """Select candidate pairs: records agreeing on all fields of at least one rule.
-
-        A key shared by more than `max_block_size` records is skipped for that rule, so one
-        call-centre phone cannot explode into millions of pairs; it is reported instead.
-        """
-        keys = []
-        for k, rule in enumerate(rules):
-            cols = ", ".join(quote(f) for f in rule.fields)
-            not_null = " AND ".join(f"{quote(f)} IS NOT NULL" for f in rule.fields)
-            keys.append(f"CASE WHEN {not_null} THEN hash({cols}) END AS k{k}")
-        self._con.execute(
-            f"CREATE OR REPLACE TABLE blocking_keys AS SELECT _rid, _src, {', '.join(keys)}"
-            " FROM records"
-        )
-        reports = []
-        for k, rule in enumerate(rules):
-            cols = ", ".join(quote(f) for f in rule.fields)
-            not_null = " AND ".join(f"{quote(f)} IS NOT NULL" for f in rule.fields)
-            capped = self._con.execute(
-                f"SELECT concat_ws(' & ', {cols}), count(*) AS n FROM records WHERE {not_null}"
-                f" GROUP BY {cols} HAVING count(*) > ? ORDER BY n DESC, 1",
-                [max_block_size],
-            ).fetchall()
-            if capped:
-                self._con.execute(
-                    f"UPDATE blocking_keys SET k{k} = NULL WHERE k{k} IN"
-                    f" (SELECT k{k} FROM blocking_keys GROUP BY k{k} HAVING count(*) > ?)",
-                    [max_block_size],
-                )
-            reports.append((rule, [(str(v), int(n)) for v, n in capped]))
-
-        across = " AND a._src <> b._src" if across_only else ""
-        selects = []
-        for k, _ in enumerate(rules):
-            earlier = " AND ".join(f"NOT coalesce(a.k{j} = b.k{j}, false)" for j in range(k))
-            where = f" WHERE {earlier}" if earlier else ""
-            selects.append(
-                f"SELECT a._rid AS l, b._rid AS r, {k}::TINYINT AS rule FROM blocking_keys a"
-                f" JOIN blocking_keys b ON a.k{k} = b.k{k} AND a._rid < b._rid{across}{where}"
-            )
-        self._con.execute("CREATE OR REPLACE TABLE candidates AS " + " UNION ALL ".join(selects))
-        counts = dict(
-            self._con.execute("SELECT rule, count(*) FROM candidates GROUP BY rule").fetchall()
-        )
-        return [
-            BlockingReport(
-                rule=rule,
-                pairs=int(counts.get(k, 0)),
-                capped_keys=capped[:5],
-                capped_key_count=len(capped),
-            )
-            for k, (rule, capped) in enumerate(reports)
-        ]
+        """Select candidate pairs: records agreeing on all fields of at least one rule."""
+        return pairs.block(self._con, rules, max_block_size, across_only)
 
     def estimate_pairs(self, rule: BlockingRule, max_block_size: int, across_only: bool) -> int:
-        """Pairs a blocking rule would select on its own, after capping hot keys."""
-        cols = ", ".join(quote(f) for f in rule.fields)
-        not_null = " AND ".join(f"{quote(f)} IS NOT NULL" for f in rule.fields)
-        if across_only:
-            sql = (
-                f"WITH k AS (SELECT {cols}, _src, count(*)::DOUBLE AS n FROM records"
-                f" WHERE {not_null} GROUP BY ALL),"
-                f" g AS (SELECT sum(n) AS n, sum(n * n) AS nn FROM k GROUP BY {cols})"
-                " SELECT sum((n * n - nn) / 2) FROM g WHERE n <= ?"
-            )
-        else:
-            sql = (
-                f"WITH g AS (SELECT count(*)::DOUBLE AS n FROM records WHERE {not_null}"
-                f" GROUP BY {cols}) SELECT sum(n * (n - 1) / 2) FROM g WHERE n <= ?"
-            )
-        row = _first(self._con.execute(sql, [max_block_size]))
-        return int(row[0] or 0) if row else 0
-
-    def _vectors_select(
-        self,
-        comparisons: Sequence[ComparisonConfig],
-        tf_fields: Sequence[str],
-        rules: Sequence[Sequence[Criterion]],
-    ) -> str:
-        cols = [f"{vector_sql(c)} AS g{i}" for i, c in enumerate(comparisons)]
-        for i, c in enumerate(comparisons):
-            if c.field in tf_fields and isinstance(c.levels[0], ExactLevel):
-                f = quote(c.field)
-                cols.append(
-                    f"CASE WHEN l.{f} = r.{f} THEN l.{quote(c.field + '__tf')} END AS tf{i}"
-                )
-        if rules:
-            whens = " ".join(f"WHEN {criteria_sql(r)} THEN {k}" for k, r in enumerate(rules))
-            cols.append(f"(CASE {whens} END)::SMALLINT AS match_rule")
-        else:
-            cols.append("NULL::SMALLINT AS match_rule")
-        return ", ".join(cols)
+        return pairs.estimate_pairs(self._con, rule, max_block_size, across_only)
 
     def compare(
         self,
@@ -444,21 +354,10 @@ class DuckDBEngine:
         rules: Sequence[Sequence[Criterion]],
         tf_fields: Sequence[str],
     ) -> int:
-        """Compute the comparison vector of every candidate pair into `pairs`."""
-        self._comparisons = list(comparisons)
-        select = self._vectors_select(comparisons, tf_fields, rules)
-        self._con.execute(
-            f"CREATE OR REPLACE TABLE pairs AS SELECT c.l, c.r, {select}"
-            " FROM candidates c JOIN records l ON l._rid = c.l JOIN records r ON r._rid = c.r"
-        )
-        self._con.execute("DROP TABLE IF EXISTS candidates")
-        (n,) = _first(self._con.execute("SELECT count(*) FROM pairs")) or (0,)
-        return int(n)
+        return pairs.compare(self._con, comparisons, rules, tf_fields)
 
     def vector_counts(self, comparisons: Sequence[ComparisonConfig]) -> pa.Table:
-        """How many candidate pairs share each comparison vector: the input of EM."""
-        g = ", ".join(f"g{i}" for i in range(len(comparisons)))
-        return self._arrow(f"SELECT {g}, count(*) AS n FROM pairs GROUP BY ALL ORDER BY ALL")
+        return pairs.vector_counts(self._con, comparisons)
 
     def random_pair_level_counts(
         self,
@@ -467,37 +366,9 @@ class DuckDBEngine:
         seed: int,
         across_only: bool,
     ) -> pa.Table:
-        """Comparison vectors of random record pairs (for u), as counts per vector.
-
-        Pairs are drawn with a seeded hash, not `random()`, so the draw does not depend on
-        thread scheduling: a rerun samples the same pairs. The numbers are inlined (they are
-        ints, not user text): as parameters they hide the row count from DuckDB's planner,
-        which then builds its hash join on the wrong side and runs 20x slower.
-        """
-        n = self._n_records
-        select = self._vectors_select(comparisons, (), ())
-        across = " AND l._src <> r._src" if across_only else ""
-        g = ", ".join(f"g{i}" for i in range(len(comparisons)))
-        # Materialised first: a scan of a table runs on every thread, range() on one.
-        self._con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE random_pairs AS
-            SELECT (hash(i, {int(seed)}, 'l') % {n})::BIGINT AS a,
-                   (hash(i, {int(seed)}, 'r') % {n})::BIGINT AS b
-            FROM range({int(max_pairs)}) t(i)
-            """
+        return pairs.random_pair_level_counts(
+            self._con, self._n_records, comparisons, max_pairs, seed, across_only
         )
-        counts = self._arrow(
-            f"""
-            SELECT {g}, count(*) AS n FROM (
-                SELECT {select} FROM random_pairs d
-                JOIN records l ON l._rid = d.a JOIN records r ON r._rid = d.b
-                WHERE d.a <> d.b{across}
-            ) GROUP BY ALL ORDER BY ALL
-            """
-        )
-        self._con.execute("DROP TABLE random_pairs")
-        return counts
 
     def score(
         self,
@@ -505,32 +376,7 @@ class DuckDBEngine:
         weights: Sequence[FieldWeights],
         conflicts: Sequence[Sequence[tuple[int, int]]] = (),
     ) -> None:
-        """Score every compared pair into `scored`: weight, probability, conflict.
-
-        A conflict is a list of (comparison index, level): the pair conflicts when it is at
-        that level (the 'else' level) of every listed comparison.
-        """
-        terms = [_num(prior_weight)]
-        for i, fw in enumerate(weights):
-            cases = " ".join(f"WHEN {k} THEN {_num(w)}" for k, w in enumerate(fw.level_weights))
-            base = f"(CASE g{i} {cases} ELSE 0.0 END)"
-            if fw.tf_m_exact is not None:
-                tf = f"log2({_num(fw.tf_m_exact)} / greatest(tf{i}, {_num(fw.tf_u_floor)}))"
-                base = f"(CASE WHEN g{i} = 0 AND tf{i} IS NOT NULL THEN {tf} ELSE {base} END)"
-            terms.append(base)
-        weight = " + ".join(terms)
-        conflict = (
-            " OR ".join(
-                "(" + " AND ".join(f"g{int(i)} = {int(level)}" for i, level in c) + ")"
-                for c in conflicts
-            )
-            or "false"
-        )
-        self._con.execute(
-            f"CREATE OR REPLACE TABLE scored AS SELECT l, r, match_rule, {weight} AS match_weight,"
-            f" 1.0 / (1.0 + pow(2.0, -({weight}))) AS match_probability,"
-            f" ({conflict}) AS conflict, false AS veto FROM pairs"
-        )
+        pairs.score(self._con, prior_weight, weights, conflicts)
 
     def linked_pairs(self, threshold: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Pairs at or above the threshold, or matched by a deterministic rule."""
@@ -656,81 +502,13 @@ class DuckDBEngine:
         return customers.resolve_events(self._con, event, contact_lookup)
 
     def store_records(self, fields: Sequence[str]) -> pa.Table:
-        """Records as the store keeps them: raw row and standardised values as JSON."""
-        packed = ", ".join(f"{quote(f)} := r.{quote(f)}" for f in fields) or "none := NULL"
-        return self._arrow(
-            f"""
-            SELECT s.name AS source, r._id AS record_id, r._hash AS content_hash,
-                   r._updated_at AS updated_at, r._raw AS raw,
-                   CAST(to_json(struct_pack({packed})) AS VARCHAR) AS std
-            FROM records r JOIN sources s USING (_src) ORDER BY r._rid
-            """
-        )
+        return customers.store_records(self._con, fields)
 
     def store_links(self, rule_names: Sequence[str]) -> pa.Table:
-        """Record → customer with the evidence: the strongest pair that holds it there."""
-        names = pa.table(
-            {"k": pa.array(range(-1, len(rule_names)), pa.int16()),
-             "name": ["steward link", *rule_names]}
-        )  # fmt: skip
-        self._con.register("rule_names", names)
-        result = self._arrow(
-            """
-            WITH same AS (
-                SELECT s.l AS rid, s.r AS other, s.match_weight, s.match_probability, s.match_rule
-                FROM scored s JOIN customer_of a ON a.rid = s.l JOIN customer_of b ON b.rid = s.r
-                WHERE a.customer_id = b.customer_id AND NOT coalesce(s.veto, false)
-                UNION ALL
-                SELECT s.r, s.l, s.match_weight, s.match_probability, s.match_rule
-                FROM scored s JOIN customer_of a ON a.rid = s.l JOIN customer_of b ON b.rid = s.r
-                WHERE a.customer_id = b.customer_id AND NOT coalesce(s.veto, false)
-            ),
-            best AS (
-                SELECT rid, arg_max(struct_pack(other, match_weight, match_rule),
-                                    (match_rule IS NOT NULL, match_weight)) AS b
-                FROM same GROUP BY rid
-            )
-            SELECT src.name AS source, r._id AS record_id, c.customer_id,
-                   CASE WHEN best.rid IS NULL THEN '{"alone": true}'
-                        ELSE CAST(to_json(struct_pack(
-                            rule := rn.name,
-                            match_weight := round(best.b.match_weight, 3),
-                            pair := os.name || ':' || o._id)) AS VARCHAR) END AS evidence
-            FROM records r
-            JOIN sources src ON src._src = r._src
-            JOIN customer_of c ON c.rid = r._rid
-            LEFT JOIN best ON best.rid = r._rid
-            LEFT JOIN records o ON o._rid = best.b.other
-            LEFT JOIN sources os ON os._src = o._src
-            LEFT JOIN rule_names rn ON rn.k = best.b.match_rule
-            ORDER BY r._rid
-            """
-        )
-        self._con.unregister("rule_names")
-        return result
+        return customers.store_links(self._con, rule_names)
 
     def store_pairs(self, min_probability: float, rule_names: Sequence[str]) -> pa.Table:
-        """Scored pairs worth keeping for review and explain (probability at least the floor)."""
-        names = pa.table(
-            {"k": pa.array(range(-1, len(rule_names)), pa.int16()),
-             "name": ["steward link", *rule_names]}
-        )  # fmt: skip
-        self._con.register("rule_names", names)
-        result = self._arrow(
-            """
-            SELECT sl.name AS source_l, a._id AS record_id_l, sr.name AS source_r,
-                   b._id AS record_id_r, s.match_weight, s.match_probability, rn.name AS rule
-            FROM scored s
-            JOIN records a ON a._rid = s.l JOIN records b ON b._rid = s.r
-            JOIN sources sl ON sl._src = a._src JOIN sources sr ON sr._src = b._src
-            LEFT JOIN rule_names rn ON rn.k = s.match_rule
-            WHERE s.match_probability >= ? OR s.match_rule IS NOT NULL
-            ORDER BY s.l, s.r
-            """,
-            [min_probability],
-        )
-        self._con.unregister("rule_names")
-        return result
+        return customers.store_pairs(self._con, min_probability, rule_names)
 
 
 def _path_literal(path: Path) -> str:
