@@ -68,19 +68,26 @@ def auto_conflicts(model: MatchModel, fields: dict[str, FieldKind]) -> list[Conf
 
     The trained m of a comparison's 'else' level is how often a true match disagrees beyond
     every typo level. An identifier that disagrees in under 1% of matches becomes a conflict;
-    so does disagreeing on both given name and birth date when that happens in under 0.1% of
-    matches — the evidence that separates family members sharing an email and an address,
-    which independent field weights would add up into a match. Data whose ids or names are
-    often re-keyed (the model says so) gets no such conflict.
+    so does a given name that disagrees in under 3% of matches, or else given name and birth
+    date disagreeing together in under 0.1% — the evidence that separates family members
+    sharing an email and an address, which independent field weights would add up into a
+    match. Data whose ids or names are often re-keyed (the model says so) gets no such
+    conflict.
     """
     conflicts = []
     m_else = {p.field: p.m[-1] for p in model.fields}
     for f, m in m_else.items():
         if fields.get(f) is FieldKind.NATIONAL_ID and m < 0.01:
             conflicts.append(ConflictConfig(fields=[f]))
-    names_and_dates = ("given_name", "birth_date")
-    if all(f in m_else for f in names_and_dates) and (
-        m_else["given_name"] * m_else["birth_date"] < 0.001
+    if "given_name" in m_else and m_else["given_name"] < 0.03:
+        # Where true matches nearly always share a given name (after nicknames, typos and
+        # swaps), a different one is a different person: the partner who shares the
+        # household's email, landline and address.
+        conflicts.append(ConflictConfig(fields=["given_name"]))
+    elif (
+        "given_name" in m_else
+        and "birth_date" in m_else
+        and (m_else["given_name"] * m_else["birth_date"] < 0.001)
     ):
         conflicts.append(ConflictConfig(fields=["given_name", "birth_date"]))
     return conflicts

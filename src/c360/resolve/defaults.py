@@ -78,13 +78,14 @@ def default_comparison(
             levels = [ExactLevel(), _jw(0.92), NicknameLevel()]
             if "family_name" in present and field == "given_name":
                 levels.append(SwappedLevel(other="family_name", at_least=0.9))
-            levels.append(_jw(0.8))
+            # One edit in a short name ("amy" / "ay") is a typo Jaro-Winkler scores low.
+            levels += [_dl(1), _jw(0.8)]
             tf = True
         case K.FAMILY_NAME:
             levels = [ExactLevel(), _jw(0.92)]
             if "given_name" in present and field == "family_name":
                 levels.append(SwappedLevel(other="given_name", at_least=0.9))
-            levels.append(_jw(0.8))
+            levels += [_dl(1), _jw(0.8)]
             tf = True
         case K.FULL_NAME | K.COMPANY:
             levels, tf = [ExactLevel(), _jw(0.92), _jw(0.8)], True
