@@ -168,10 +168,9 @@ def run_project(
                 (r["source"], r["record_id"]): r["customer_id"]
                 for r in store.query("SELECT source, record_id, customer_id FROM links")
             }
-            issued = {
-                r["customer_id"]: r["created_at"]
-                for r in store.query("SELECT customer_id, created_at FROM customers")
-            }
+            known = store.query("SELECT customer_id, created_at, updated_at FROM customers")
+            issued = {r["customer_id"]: r["created_at"] for r in known}
+            last_changed = {r["customer_id"]: r["updated_at"] for r in known}
             labels = cluster_of.tolist()
             assignment = assign_customer_ids(dict(zip(keys, labels, strict=True)), previous, issued)
             customer_ids = [assignment.customer_of[label] for label in labels]
@@ -190,7 +189,7 @@ def run_project(
             events, event_quarantine, event_counts = tie_events(root, config, engine, names)
 
         run_id = f"R-{started:%Y%m%dT%H%M%S}-{_fingerprint(str(time.time_ns()))[:6]}"
-        customers = _customers_table(customer_ids, keys, previous, issued, started)
+        customers = _customers_table(customer_ids, keys, previous, issued, last_changed, started)
         quarantine = _quarantine_table(run_id, job, sql_quarantine, event_quarantine)
         redirects = pa.table(
             {
@@ -301,8 +300,10 @@ def _customers_table(
     keys: list[tuple[str, str]],
     previous: Mapping[tuple[str, str], str],
     issued: Mapping[str, Any],
+    last_changed: Mapping[str, Any],
     at: Any,
 ) -> pa.Table:
+    """One row per customer; `updated_at` moves only when its set of records changed."""
     members: dict[str, set[tuple[str, str]]] = {}
     for key, cid in zip(keys, customer_ids, strict=True):
         members.setdefault(cid, set()).add(key)
@@ -315,7 +316,7 @@ def _customers_table(
             "customer_id": pa.array(ids, pa.string()),
             "created_at": pa.array([issued.get(c, at) for c in ids], pa.timestamp("us")),
             "updated_at": pa.array(
-                [at if members[c] != before.get(c) else issued.get(c, at) for c in ids],
+                [at if members[c] != before.get(c) else last_changed.get(c, at) for c in ids],
                 pa.timestamp("us"),
             ),
             "records": pa.array([len(members[c]) for c in ids], pa.int32()),

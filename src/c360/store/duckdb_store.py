@@ -156,12 +156,11 @@ class DuckDBStore:
 
     def resolve_id(self, customer_id: str) -> tuple[list[str], list[dict[str, Any]]]:
         """Current customer ids for any id ever issued, and the redirects followed."""
-        current = {r["customer_id"] for r in self.query("SELECT customer_id FROM customers")}
         frontier, seen, chain = [customer_id], {customer_id}, []
         found: list[str] = []
         while frontier:
             cid = frontier.pop(0)
-            if cid in current:
+            if self.query("SELECT 1 AS x FROM customers WHERE customer_id = ?", [cid]):
                 found.append(cid)
                 continue
             for r in self.query(
