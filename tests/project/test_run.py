@@ -225,3 +225,20 @@ def test_most_frequent_and_most_complete(tmp_path: Path) -> None:
     assert golden["given_name"]["rule"] == "most_frequent"
     # c1 has the most fields filled in (phone and street too).
     assert (golden["family_name"]["source"], golden["family_name"]["record_id"]) == ("crm", "c1")
+
+
+def test_search_standardises_with_the_project_settings(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p")
+    text = (
+        (root / "c360.yaml")
+        .read_text()
+        .replace("project: test\n", "project: test\nstandardize: {email_provider_rules: true}\n")
+    )
+    (root / "c360.yaml").write_text(text)
+    crm = [[*CRM[0][:3], "j.smith+crm@gmail.com", *CRM[0][4:]], *CRM[1:]]
+    write_project(root, crm=crm)
+    (root / "c360.yaml").write_text(text)
+    run_project(root, SilentReporter())
+    found = c360("profile", "--email", "J.Smith@GMAIL.com", "--json", cwd=root)
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["customer_id"] == _links(root)[("crm", "c1")]

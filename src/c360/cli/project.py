@@ -163,9 +163,8 @@ def profile(
     with DuckDBStore(project / config.store, read_only=True) as store:
         if customer is None:
             found = find_customers(
-                store, email=email, phone=phone, name=name,
-                default_region=config.standardize.default_region,
-            )  # fmt: skip
+                store, email=email, phone=phone, name=name, settings=config.standardize
+            )
             if not found:
                 raise C360Error("no customer found", hint="try another spelling or --name")
             if len(found) > 1 and not as_json:

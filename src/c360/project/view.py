@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from c360.config import StandardizeConfig
 from c360.errors import StoreError
 from c360.standardize import emails, names, phones
 from c360.store import DuckDBStore
@@ -75,30 +76,29 @@ def find_customers(
     email: str | None = None,
     phone: str | None = None,
     name: str | None = None,
-    default_region: str = "US",
+    settings: StandardizeConfig | None = None,
     limit: int = 20,
 ) -> list[str]:
-    """Customer IDs by contact point (standardised first) or by name (fuzzy, best first)."""
-    if email is not None:
-        value = emails.email(email).value
-        if value is None:
-            raise StoreError(f"{email!r} is not a valid email address")
-        rows = store.query(
-            "SELECT DISTINCT customer_id FROM contact_points WHERE kind = 'email' AND value = ?"
-            " ORDER BY customer_id",
-            [value],
+    """Customer IDs by contact point or by name (fuzzy, best first).
+
+    A contact point is standardised with the project's settings first, exactly as the records'
+    were, so `J.Doe+news@Gmail.com` finds the customer whose address is `jdoe@gmail.com`.
+    """
+    settings = settings or StandardizeConfig()
+    for kind, given in (("email", email), ("phone", phone)):
+        if given is None:
+            continue
+        value = (
+            emails.email(given, provider_rules=settings.email_provider_rules).value
+            if kind == "email"
+            else phones.phone(given, default_region=settings.default_region).value
         )
-        return [r["customer_id"] for r in rows]
-    if phone is not None:
-        number = phones.phone(phone, default_region=default_region).value
-        if number is None:
-            raise StoreError(
-                f"{phone!r} is not a valid phone number", hint="include the country code"
-            )
+        if value is None:
+            raise StoreError(f"{given!r} is not a valid {kind}", hint="check it for typos")
         rows = store.query(
-            "SELECT DISTINCT customer_id FROM contact_points WHERE kind = 'phone' AND value = ?"
+            "SELECT DISTINCT customer_id FROM contact_points WHERE kind = ? AND value = ?"
             " ORDER BY customer_id",
-            [number],
+            [kind, value],
         )
         return [r["customer_id"] for r in rows]
     if name is not None:

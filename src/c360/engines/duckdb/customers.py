@@ -269,11 +269,7 @@ def store_records(con: duckdb.DuckDBPyConnection, fields: Sequence[str]) -> pa.T
 
 def store_links(con: duckdb.DuckDBPyConnection, rule_names: Sequence[str]) -> pa.Table:
     """Record → customer with the evidence: the strongest pair that holds it there."""
-    names = pa.table(
-        {"k": pa.array(range(-1, len(rule_names)), pa.int16()),
-         "name": ["steward link", *rule_names]}
-    )  # fmt: skip
-    con.register("rule_names", names)
+    _register_rule_names(con, rule_names)
     result = _arrow(
         con,
         """
@@ -315,11 +311,7 @@ def store_pairs(
     con: duckdb.DuckDBPyConnection, min_probability: float, rule_names: Sequence[str]
 ) -> pa.Table:
     """Scored pairs worth keeping for review and explain (probability at least the floor)."""
-    names = pa.table(
-        {"k": pa.array(range(-1, len(rule_names)), pa.int16()),
-         "name": ["steward link", *rule_names]}
-    )  # fmt: skip
-    con.register("rule_names", names)
+    _register_rule_names(con, rule_names)
     result = _arrow(
         con,
         """
@@ -336,6 +328,15 @@ def store_pairs(
     )
     con.unregister("rule_names")
     return result
+
+
+def _register_rule_names(con: duckdb.DuckDBPyConnection, rule_names: Sequence[str]) -> None:
+    """`rule_names(k, name)`: match_rule index → name; -1 is a steward's link."""
+    names = pa.table(
+        {"k": pa.array(range(-1, len(rule_names)), pa.int16()),
+         "name": ["steward link", *rule_names]}
+    )  # fmt: skip
+    con.register("rule_names", names)
 
 
 def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> pa.Table:
