@@ -124,7 +124,10 @@ def golden_records(
             """
         )
     if not selects:
-        return pa.table({})
+        return pa.schema(
+            [(c, pa.string()) for c in
+             ("customer_id", "field", "value", "source", "record_id", "updated_at", "rule")]
+        ).empty_table()  # fmt: skip
     return con.sql(" UNION ALL ".join(selects) + " ORDER BY customer_id, field").to_arrow_table()
 
 
