@@ -42,7 +42,7 @@ PROJECT_FILE = "c360.yaml"
 _KEEP_PAIRS_FROM = 0.05
 _RAW_KINDS = {
     FieldKind.GIVEN_NAME, FieldKind.FAMILY_NAME, FieldKind.FULL_NAME, FieldKind.STREET,
-    FieldKind.CITY, FieldKind.COMPANY, FieldKind.OTHER,
+    FieldKind.CITY, FieldKind.REGION, FieldKind.COUNTRY, FieldKind.COMPANY, FieldKind.OTHER,
 }  # fmt: skip
 
 
