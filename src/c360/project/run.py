@@ -164,13 +164,18 @@ def run_project(
                     strict=True,
                 )
             ]
-            previous = {
-                (r["source"], r["record_id"]): r["customer_id"]
-                for r in store.query("SELECT source, record_id, customer_id FROM links")
-            }
-            known = store.query("SELECT customer_id, created_at, updated_at FROM customers")
-            issued = {r["customer_id"]: r["created_at"] for r in known}
-            last_changed = {r["customer_id"]: r["updated_at"] for r in known}
+            # Columns, not row dicts: a million links are read in a second, not ten.
+            links = store.table("links")
+            link_keys = zip(
+                links.column("source").to_pylist(),
+                links.column("record_id").to_pylist(),
+                strict=True,
+            )
+            previous = dict(zip(link_keys, links.column("customer_id").to_pylist(), strict=True))
+            known = store.table("customers")
+            known_ids = known.column("customer_id").to_pylist()
+            issued = dict(zip(known_ids, known.column("created_at").to_pylist(), strict=True))
+            last_changed = dict(zip(known_ids, known.column("updated_at").to_pylist(), strict=True))
             labels = cluster_of.tolist()
             assignment = assign_customer_ids(dict(zip(keys, labels, strict=True)), previous, issued)
             customer_ids = [assignment.customer_of[label] for label in labels]

@@ -60,8 +60,17 @@ SCHEMA = {
     "runs": "run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, kind VARCHAR,"
     " fingerprint VARCHAR, model VARCHAR, metrics VARCHAR",
 }
-# Replaced whole by each publish; the others only grow.
-_REPLACED = ("records", "links", "customers", "golden", "contact_points", "pairs", "events")
+# Replaced by each publish (the others only grow), each with the key that names a row: a publish
+# writes only the rows whose content changed, so a rerun on mostly unchanged data writes little.
+_REPLACED = {
+    "records": ("source", "record_id"),
+    "links": ("source", "record_id"),
+    "customers": ("customer_id",),
+    "golden": ("customer_id", "field"),
+    "contact_points": ("customer_id", "kind", "value"),
+    "pairs": ("source_l", "record_id_l", "source_r", "record_id_r"),
+    "events": ("source", "event_id"),
+}
 
 
 @dataclass(frozen=True)
@@ -197,7 +206,7 @@ class DuckDBStore:
         quarantine: pa.Table,
         pause: Any = None,
     ) -> None:
-        """Replace the published state with a run's, all or nothing.
+        """Replace the published state with a run's, all or nothing (one transaction).
 
         `pause(point)` is called between steps; tests use it to kill the process mid-publish.
         """
@@ -207,10 +216,9 @@ class DuckDBStore:
         con = self._con
         con.execute("BEGIN TRANSACTION")
         try:
-            for name in _REPLACED:
-                con.execute(f"DELETE FROM {name}")
+            for name, key in _REPLACED.items():
                 con.register("incoming", tables[name])
-                con.execute(f"INSERT INTO {name} SELECT * FROM incoming")
+                _replace(con, name, key)
                 con.unregister("incoming")
                 if pause is not None:
                     pause(f"publish:{name}")
@@ -235,6 +243,29 @@ class DuckDBStore:
             con.execute("ROLLBACK")
             raise
         con.execute("CHECKPOINT")
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...]) -> None:
+    """Make `table` equal to `incoming`, touching only rows that differ.
+
+    Rows that are new or changed (set difference over whole rows, nulls equal) are written;
+    rows whose key is gone or changed are deleted first.
+    """
+    k = ", ".join(key)
+    match = " AND ".join(f"{table}.{c} = d.{c}" for c in key)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE publish_changed AS"
+        f" SELECT * FROM incoming EXCEPT SELECT * FROM {table}"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE publish_stale AS"
+        f" (SELECT {k} FROM {table} EXCEPT SELECT {k} FROM incoming)"
+        f" UNION SELECT {k} FROM publish_changed"
+    )
+    con.execute(f"DELETE FROM {table} USING publish_stale d WHERE {match}")
+    con.execute(f"INSERT INTO {table} SELECT * FROM publish_changed")
+    con.execute("DROP TABLE publish_changed")
+    con.execute("DROP TABLE publish_stale")
 
 
 def now() -> datetime:
