@@ -118,21 +118,25 @@ def main() -> None:
     full_wall, full_peak, out = _peak_mib(folder)
     print(f"full run: {full_wall:.1f}s, peak {full_peak:,.0f} MiB\n{out.strip().splitlines()[-2]}")
     first = _links(folder)
-    again_wall, _, _ = _peak_mib(folder)
+    again_wall, again_peak, _ = _peak_mib(folder)
     second = _links(folder)
     unchanged_ids = sum(1 for k, v in first.items() if second.get(k) != v)
-    print(f"no-change rerun: {again_wall:.1f}s, IDs changed: {unchanged_ids}")
+    print(
+        f"no-change rerun: {again_wall:.1f}s, peak {again_peak:,.0f} MiB, IDs changed: {unchanged_ids}"
+    )
     changed = _change_crm(folder, 0.01, args.seed)
-    inc_wall, _, _ = _peak_mib(folder)
+    inc_wall, inc_peak, _ = _peak_mib(folder)
     third = _links(folder)
     moved = sum(1 for k, v in second.items() if third.get(k) != v)
-    print(f"1% changed ({changed:,} CRM rows): {inc_wall:.1f}s ({inc_wall / full_wall:.0%} of the"
+    print(f"1% changed ({changed:,} CRM rows): {inc_wall:.1f}s, peak {inc_peak:,.0f} MiB ({inc_wall / full_wall:.0%} of the"
           f" full run), records that changed customer: {moved}")  # fmt: skip
     results |= {
         "generate_s": round(generated, 1),
         "full_run_s": round(full_wall, 1), "full_run_peak_mib": round(full_peak),
-        "rerun_s": round(again_wall, 1), "rerun_ids_changed": unchanged_ids,
+        "rerun_s": round(again_wall, 1), "rerun_peak_mib": round(again_peak),
+        "rerun_ids_changed": unchanged_ids,
         "changed_rows": changed, "changed_run_s": round(inc_wall, 1),
+        "changed_run_peak_mib": round(inc_peak),
         "changed_run_ratio": round(inc_wall / full_wall, 3), "changed_records_moved": moved,
     }  # fmt: skip
     out_file = REPO / "bench" / "out" / f"project-{args.people}.json"

@@ -251,6 +251,10 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...]) -
     Rows that are new or changed (set difference over whole rows, nulls equal) are written;
     rows whose key is gone or changed are deleted first.
     """
+    if not con.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall():
+        # A first publish: nothing to compare with, and a diff would copy everything once more.
+        con.execute(f"INSERT INTO {table} SELECT * FROM incoming")
+        return
     k = ", ".join(key)
     match = " AND ".join(f"{table}.{c} = d.{c}" for c in key)
     con.execute(
