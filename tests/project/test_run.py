@@ -242,3 +242,14 @@ def test_search_standardises_with_the_project_settings(tmp_path: Path) -> None:
     found = c360("profile", "--email", "J.Smith@GMAIL.com", "--json", cwd=root)
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout)["customer_id"] == _links(root)[("crm", "c1")]
+
+
+def test_a_customer_whose_records_are_all_deleted_is_retired_not_lost(project: Path) -> None:
+    run_project(project, SilentReporter())
+    aisha = _links(project)[("crm", "c4")]  # only record of its customer
+    write_project(project, crm=[r for r in CRM if r[0] != "c4"])
+    summary = run_project(project, SilentReporter())
+    assert summary.redirects["deleted"] == 1
+    result = c360("profile", aisha, cwd=project)
+    assert result.returncode == 2
+    assert f"customer {aisha} was retired" in result.stderr
