@@ -60,6 +60,11 @@ SCHEMA = {
     "runs": "run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, kind VARCHAR,"
     " fingerprint VARCHAR, model VARCHAR, metrics VARCHAR",
 }
+SCHEMA_COLUMNS = {
+    name: [part.strip().split()[0] for part in columns.split(",")]
+    for name, columns in SCHEMA.items()
+}
+
 # Replaced by each publish (the others only grow), each with the key that names a row: a publish
 # writes only the rows whose content changed, so a rerun on mostly unchanged data writes little.
 _REPLACED = {
@@ -248,28 +253,32 @@ class DuckDBStore:
 def _replace(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...]) -> None:
     """Make `table` equal to `incoming`, touching only rows that differ.
 
-    Rows that are new or changed (set difference over whole rows, nulls equal) are written;
-    rows whose key is gone or changed are deleted first.
+    Rows are compared by key and a hash of the whole row, so the diff holds keys and hashes,
+    not a second copy of every row: rows whose key is gone or whose content changed are
+    deleted, and new or changed rows are inserted.
     """
     if not con.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall():
-        # A first publish: nothing to compare with, and a diff would copy everything once more.
+        # A first publish: nothing to compare with.
         con.execute(f"INSERT INTO {table} SELECT * FROM incoming")
         return
+    columns = ", ".join(SCHEMA_COLUMNS[table])
     k = ", ".join(key)
+    fingerprint = f"SELECT {k}, hash({columns}) AS _h FROM"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE publish_stale AS SELECT {k} FROM"
+        f" ({fingerprint} {table}) ANTI JOIN ({fingerprint} incoming) USING ({k}, _h)"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE publish_fresh AS SELECT {k} FROM"
+        f" ({fingerprint} incoming) ANTI JOIN ({fingerprint} {table}) USING ({k}, _h)"
+    )
     match = " AND ".join(f"{table}.{c} = d.{c}" for c in key)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE publish_changed AS"
-        f" SELECT * FROM incoming EXCEPT SELECT * FROM {table}"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE publish_stale AS"
-        f" (SELECT {k} FROM {table} EXCEPT SELECT {k} FROM incoming)"
-        f" UNION SELECT {k} FROM publish_changed"
-    )
     con.execute(f"DELETE FROM {table} USING publish_stale d WHERE {match}")
-    con.execute(f"INSERT INTO {table} SELECT * FROM publish_changed")
-    con.execute("DROP TABLE publish_changed")
+    con.execute(
+        f"INSERT INTO {table} SELECT i.* FROM incoming i SEMI JOIN publish_fresh USING ({k})"
+    )
     con.execute("DROP TABLE publish_stale")
+    con.execute("DROP TABLE publish_fresh")
 
 
 def now() -> datetime:
