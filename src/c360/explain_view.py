@@ -19,6 +19,8 @@ class ExplainedPair:
     right_key: str
     explanation: Explanation
     threshold: float
+    # The hard conflict the pair falls under (fields it disagrees on), if the run had one.
+    conflict: tuple[str, ...] | None = None
 
 
 def _parse_key(key: str, sources: list[str]) -> tuple[int, str]:

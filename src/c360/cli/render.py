@@ -189,3 +189,9 @@ def render_explanation(console: Console, pair: ExplainedPair) -> None:
         f" ({'above' if e.match_probability >= pair.threshold else 'below'} the threshold"
         f" {pair.threshold})"
     )
+    if pair.conflict is not None and e.rule is None:
+        console.print(
+            f"[bold red]Hard conflict[/]: they disagree on {' and '.join(pair.conflict)},"
+            " which the last run's model says true matches almost never do — never linked"
+            " by the model"
+        )

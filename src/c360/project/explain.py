@@ -49,4 +49,7 @@ def explain_in_store(
         return row["hits"] / row["total"] if row["total"] else None
 
     explanation = explain_pair(model, config.matching.rules, values[0], values[1], term_frequency)
-    return ExplainedPair(left, right, explanation, config.matching.clustering.threshold)
+    disagree = {f.field for f in explanation.fields if f.label == "else"}
+    conflicts = run.metrics.get("conflicts") or []
+    conflict = next((tuple(c) for c in conflicts if c and set(c) <= disagree), None)
+    return ExplainedPair(left, right, explanation, config.matching.clustering.threshold, conflict)
