@@ -253,3 +253,22 @@ def test_a_customer_whose_records_are_all_deleted_is_retired_not_lost(project: P
     result = c360("profile", aisha, cwd=project)
     assert result.returncode == 2
     assert f"customer {aisha} was retired" in result.stderr
+
+
+def test_a_contact_point_shared_by_many_customers_is_nobodys_golden_value(tmp_path: Path) -> None:
+    given = ["Ann", "Bo", "Cy", "Di", "Ed", "Flo", "Gus", "Hal"]
+    family = ["Lee", "Ng", "Ruiz", "Diaz", "Kim", "Park", "Shaw", "Webb"]
+    people = [(g, f) for g in given for f in family][:60]
+    crm = [  # a switchboard number on 60 records: more than blocking lets through
+        [f"x{i}", g, f, f"{g.lower()}.{f.lower()}@mail.com", "(800) 555-0100", "", "2025-01-01"]
+        for i, (g, f) in enumerate(people)
+    ]
+    root = write_project(tmp_path / "p", crm=[*CRM, *crm])
+    run_project(root, SilentReporter())
+    with DuckDBStore(root / "c360.duckdb", read_only=True) as store:
+        golden = store.query(
+            "SELECT count(*) AS n FROM golden WHERE field = 'phone' AND value = '+18005550100'"
+        )
+        kept = store.query("SELECT count(*) AS n FROM contact_points WHERE value = '+18005550100'")
+    assert kept[0]["n"] == 60  # kept as a contact point of each of the 60 customers…
+    assert golden[0]["n"] == 0  # …but never anyone's golden phone

@@ -124,13 +124,15 @@ class GoldenField:
     """One field of the golden record and how it is chosen.
 
     `display_raw`: show the value as the source wrote it (names, streets) rather than the
-    standardised one (emails, phones in E.164, ISO dates).
+    standardised one (emails, phones in E.164, ISO dates). `max_sharing`: a value held by more
+    customers than this (a call-centre phone, `test@…`) is nobody's, so never golden.
     """
 
     field: str
     rule: str
     display_raw: bool
     priority: tuple[str, ...] = ()
+    max_sharing: int | None = None
 
 
 @dataclass(frozen=True)

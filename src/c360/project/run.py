@@ -40,6 +40,8 @@ __all__ = ["RunSummary", "run_project"]
 PROJECT_FILE = "c360.yaml"
 # Kept for review and explain: pairs the model gave at least this probability.
 _KEEP_PAIRS_FROM = 0.05
+# A contact point held by more customers than this is a switchboard or a placeholder.
+_MAX_SHARING = 5
 _RAW_KINDS = {
     FieldKind.GIVEN_NAME, FieldKind.FAMILY_NAME, FieldKind.FULL_NAME, FieldKind.STREET,
     FieldKind.CITY, FieldKind.REGION, FieldKind.COUNTRY, FieldKind.COMPANY, FieldKind.OTHER,
@@ -85,7 +87,10 @@ def _golden_fields(config: ProjectConfig, kinds: Mapping[str, FieldKind]) -> lis
             if not isinstance(choice, str) and choice.sources
             else tuple(config.golden.source_priority)
         )
-        out.append(GoldenField(f, rule, kind in _RAW_KINDS, priority))
+        contact = kind in (FieldKind.EMAIL, FieldKind.PHONE)
+        out.append(
+            GoldenField(f, rule, kind in _RAW_KINDS, priority, _MAX_SHARING if contact else None)
+        )
     return out
 
 

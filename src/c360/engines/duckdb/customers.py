@@ -80,6 +80,17 @@ def _order(g: GoldenField, source_rank: Mapping[int, int]) -> str:
     return f"{recent}, {tie}"
 
 
+def _not_shared(g: GoldenField) -> str:
+    if g.max_sharing is None:
+        return ""
+    f = quote(g.field)
+    return (
+        f" AND r.{f} NOT IN (SELECT x.{f} FROM golden_input x JOIN customer_of y ON y.rid = x._rid"
+        f" WHERE x.{f} IS NOT NULL GROUP BY x.{f}"
+        f" HAVING count(DISTINCT y.customer_id) > {int(g.max_sharing)})"
+    )
+
+
 def golden_records(
     con: duckdb.DuckDBPyConnection, fields: Sequence[GoldenField], sources: Sequence[str]
 ) -> pa.Table:
@@ -118,7 +129,7 @@ def golden_records(
                     FROM golden_input r
                     JOIN customer_of c ON c.rid = r._rid
                     JOIN sources s ON s._src = r._src
-                    WHERE r.{quote(g.field)} IS NOT NULL
+                    WHERE r.{quote(g.field)} IS NOT NULL{_not_shared(g)}
                 )
             ) WHERE k = 1
             """
