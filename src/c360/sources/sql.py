@@ -250,7 +250,7 @@ def _since_value(since: str, column: sa.Column[Any], source: str) -> object:
     """`since` as the column's Python type, so the driver sends a value the column compares to."""
     try:
         kind = column.type.python_type
-    except NotImplementedError:
+    except NotImplementedError:  # SQLAlchemy's answer for a type with no Python equivalent
         return since
     parse = _SINCE_PARSERS.get(kind)
     if parse is None:
