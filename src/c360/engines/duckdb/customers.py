@@ -7,13 +7,13 @@ customer ID (the `customer_of` table: `_rid → customer_id`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from c360.engines.base import EventMapping, GoldenField
 from c360.engines.duckdb.render import literal, quote
+from c360.engines.duckdb.results import arrow
 
 __all__ = [
     "apply_decisions",
@@ -270,7 +270,7 @@ def resolve_events(
 def store_records(con: duckdb.DuckDBPyConnection, fields: Sequence[str]) -> pa.Table:
     """Records as the store keeps them: raw row and standardised values as JSON."""
     packed = ", ".join(f"{quote(f)} := r.{quote(f)}" for f in fields) or "none := NULL"
-    return _arrow(
+    return arrow(
         con,
         f"""
         SELECT s.name AS source, r._id AS record_id, r._hash AS content_hash,
@@ -284,7 +284,7 @@ def store_records(con: duckdb.DuckDBPyConnection, fields: Sequence[str]) -> pa.T
 def store_links(con: duckdb.DuckDBPyConnection, rule_names: Sequence[str]) -> pa.Table:
     """Record → customer with the evidence: the strongest pair that holds it there."""
     _register_rule_names(con, rule_names)
-    result = _arrow(
+    result = arrow(
         con,
         """
         WITH same AS (
@@ -326,7 +326,7 @@ def store_pairs(
 ) -> pa.Table:
     """Scored pairs worth keeping for review and explain (probability at least the floor)."""
     _register_rule_names(con, rule_names)
-    result = _arrow(
+    result = arrow(
         con,
         """
         SELECT sl.name AS source_l, a._id AS record_id_l, sr.name AS source_r,
@@ -351,7 +351,3 @@ def _register_rule_names(con: duckdb.DuckDBPyConnection, rule_names: Sequence[st
          "name": ["steward link", *rule_names]}
     )  # fmt: skip
     con.register("rule_names", names)
-
-
-def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> pa.Table:
-    return con.sql(sql, params=params).to_arrow_table()

@@ -36,14 +36,9 @@ from c360.engines.base import (
 )
 from c360.engines.duckdb import customers, pairs, reading, records
 from c360.engines.duckdb.render import FUNCTIONS, quote
+from c360.engines.duckdb.results import arrow, first_row
 
 __all__ = ["DuckDBEngine"]
-
-
-def _first(result: duckdb.DuckDBPyConnection) -> Any:
-    """The first row of a result, consuming it (a half-read result blocks the connection)."""
-    rows = result.fetchall()
-    return rows[0] if rows else None
 
 
 class DuckDBEngine:
@@ -71,7 +66,7 @@ class DuckDBEngine:
         self._n_records = 0
 
     def _arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
-        return self._con.sql(sql, params=params).to_arrow_table()
+        return arrow(self._con, sql, params)
 
     def close(self) -> None:
         self._con.close()
@@ -86,7 +81,7 @@ class DuckDBEngine:
 
     def sample_rows(self, table: str, n: int) -> pa.Table:
         # Evenly spaced rows, not the first n: exports are often sorted by something.
-        (total,) = _first(self._con.execute(f"SELECT count(*) FROM {quote(table)}")) or (0,)
+        (total,) = first_row(self._con.execute(f"SELECT count(*) FROM {quote(table)}")) or (0,)
         step = max(1, int(total) // max(1, n))
         return self._arrow(
             f"SELECT * EXCLUDE (_row) FROM {quote(table)} WHERE _row % ? = 0 LIMIT ?", [step, n]
@@ -103,7 +98,7 @@ class DuckDBEngine:
         if not columns:
             return {}
         exprs = ", ".join(f"count(*) - count({quote(c)})" for c in columns)
-        row = _first(self._con.execute(f"SELECT {exprs} FROM {quote(table)}")) or ()
+        row = first_row(self._con.execute(f"SELECT {exprs} FROM {quote(table)}")) or ()
         return {c: int(v) for c, v in zip(columns, row, strict=True)}
 
     def quarantine_ids(self, table: str, id_column: str) -> list[tuple[int, str]]:
@@ -246,7 +241,7 @@ class DuckDBEngine:
         )
 
     def term_frequency(self, field: str, value: str) -> float | None:
-        row = _first(
+        row = first_row(
             self._con.execute(f"SELECT tf FROM {quote('tf__' + field)} WHERE value = ?", [value])
         )
         return None if row is None else float(row[0])
@@ -383,7 +378,7 @@ class DuckDBEngine:
             """
         )
         self._con.unregister("rule_names")
-        (n,) = _first(self._con.execute("SELECT count(*) FROM scored")) or (0,)
+        (n,) = first_row(self._con.execute("SELECT count(*) FROM scored")) or (0,)
         return int(n)
 
     # --- customers (project runs) ---------------------------------------------------------

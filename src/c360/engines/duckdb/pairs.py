@@ -7,14 +7,14 @@ candidate pairs of `records` (see `engine.py` for the tables).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from c360.config import ComparisonConfig, Criterion, ExactLevel
 from c360.engines.base import BlockingReport, BlockingRule, FieldWeights
-from c360.engines.duckdb.render import criteria_sql, quote, vector_sql
+from c360.engines.duckdb.render import criteria_sql, number, quote, vector_sql
+from c360.engines.duckdb.results import arrow, first_row
 
 __all__ = [
     "block",
@@ -25,19 +25,6 @@ __all__ = [
     "vector_counts",
     "vectors_select",
 ]
-
-
-def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> pa.Table:
-    return con.sql(sql, params=params).to_arrow_table()
-
-
-def _first(result: duckdb.DuckDBPyConnection) -> Any:
-    rows = result.fetchall()
-    return rows[0] if rows else None
-
-
-def _num(x: float) -> str:
-    return repr(float(x))
 
 
 def block(
@@ -117,7 +104,7 @@ def estimate_pairs(
             f"WITH g AS (SELECT count(*)::DOUBLE AS n FROM records WHERE {not_null}"
             f" GROUP BY {cols}) SELECT sum(n * (n - 1) / 2) FROM g WHERE n <= ?"
         )
-    row = _first(con.execute(sql, [max_block_size]))
+    row = first_row(con.execute(sql, [max_block_size]))
     return int(row[0] or 0) if row else 0
 
 
@@ -152,7 +139,7 @@ def compare(
         " FROM candidates c JOIN records l ON l._rid = c.l JOIN records r ON r._rid = c.r"
     )
     con.execute("DROP TABLE IF EXISTS candidates")
-    (n,) = _first(con.execute("SELECT count(*) FROM pairs")) or (0,)
+    (n,) = first_row(con.execute("SELECT count(*) FROM pairs")) or (0,)
     return int(n)
 
 
@@ -161,7 +148,7 @@ def vector_counts(
 ) -> pa.Table:
     """How many candidate pairs share each comparison vector: the input of EM."""
     g = ", ".join(f"g{i}" for i in range(len(comparisons)))
-    return _arrow(con, f"SELECT {g}, count(*) AS n FROM pairs GROUP BY ALL ORDER BY ALL")
+    return arrow(con, f"SELECT {g}, count(*) AS n FROM pairs GROUP BY ALL ORDER BY ALL")
 
 
 def random_pair_level_counts(
@@ -192,7 +179,7 @@ def random_pair_level_counts(
         FROM range({int(max_pairs)}) t(i)
         """
     )
-    counts = _arrow(
+    counts = arrow(
         con,
         f"""
         SELECT {g}, count(*) AS n FROM (
@@ -217,12 +204,12 @@ def score(
     A conflict is a list of (comparison index, level): the pair conflicts when it is at
     that level (the 'else' level) of every listed comparison.
     """
-    terms = [_num(prior_weight)]
+    terms = [number(prior_weight)]
     for i, fw in enumerate(weights):
-        cases = " ".join(f"WHEN {k} THEN {_num(w)}" for k, w in enumerate(fw.level_weights))
+        cases = " ".join(f"WHEN {k} THEN {number(w)}" for k, w in enumerate(fw.level_weights))
         base = f"(CASE g{i} {cases} ELSE 0.0 END)"
         if fw.tf_m_exact is not None:
-            tf = f"log2({_num(fw.tf_m_exact)} / greatest(tf{i}, {_num(fw.tf_u_floor)}))"
+            tf = f"log2({number(fw.tf_m_exact)} / greatest(tf{i}, {number(fw.tf_u_floor)}))"
             base = f"(CASE WHEN g{i} = 0 AND tf{i} IS NOT NULL THEN {tf} ELSE {base} END)"
         terms.append(base)
     weight = " + ".join(terms)

@@ -14,14 +14,10 @@ import pyarrow as pa
 
 from c360.engines.base import ReadReport, RejectedRow
 from c360.engines.duckdb.render import quote
+from c360.engines.duckdb.results import first_row
 from c360.errors import SourceError
 
 __all__ = ["load_rows", "read_file"]
-
-
-def _first(result: duckdb.DuckDBPyConnection) -> tuple[object, ...] | None:
-    rows = result.fetchall()
-    return rows[0] if rows else None
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, view: str, encoding: str) -> str:
@@ -156,5 +152,5 @@ def _to_text_table(
     )
     if drop:
         con.execute(f"DROP TABLE {quote(view)}")
-    (rows,) = _first(con.execute(f"SELECT count(*) FROM {quote(table)}")) or (0,)
+    (rows,) = first_row(con.execute(f"SELECT count(*) FROM {quote(table)}")) or (0,)
     return int(str(rows))

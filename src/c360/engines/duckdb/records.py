@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import Any
 
 import duckdb
 
 from c360.engines.base import Lookup
 from c360.engines.duckdb.render import quote
+from c360.engines.duckdb.results import first_row
 
 __all__ = ["build_records", "exact_agreement"]
-
-
-def _first(result: duckdb.DuckDBPyConnection) -> Any:
-    rows = result.fetchall()
-    return rows[0] if rows else None
 
 
 def build_records(
@@ -85,7 +80,7 @@ def build_records(
     for f in fields:
         if f not in existing:
             con.execute(f"ALTER TABLE records ADD COLUMN {quote(f)} VARCHAR")
-    (n,) = _first(con.execute("SELECT count(*) FROM records")) or (0,)
+    (n,) = first_row(con.execute("SELECT count(*) FROM records")) or (0,)
     return int(n)
 
 
@@ -100,7 +95,7 @@ def exact_agreement(
     for f in fields:
         col = quote(f)
         if across_only:
-            row = _first(
+            row = first_row(
                 con.execute(
                     f"""
                 WITH c AS (SELECT {col} AS v, _src, count(*)::DOUBLE AS n FROM records
@@ -113,7 +108,7 @@ def exact_agreement(
                 )
             )
         else:
-            row = _first(
+            row = first_row(
                 con.execute(
                     f"""
                 WITH v AS (SELECT count(*)::DOUBLE AS n FROM records

@@ -25,7 +25,7 @@ from c360.config import (
 )
 from c360.resolve.levels import SIMILARITY_EPSILON, raw_field, roots_field
 
-__all__ = ["FUNCTIONS", "criteria_sql", "level_sql", "literal", "quote", "vector_sql"]
+__all__ = ["FUNCTIONS", "criteria_sql", "level_sql", "literal", "number", "quote", "vector_sql"]
 
 # The engine's similarity functions, as data: level type → DuckDB function.
 FUNCTIONS = {
@@ -49,7 +49,8 @@ def _col(side: str, field: str) -> str:
     return f"{side}.{quote(field)}"
 
 
-def _num(x: float) -> str:
+def number(x: float) -> str:
+    """A float as a SQL literal (our own numbers, never user text)."""
     return repr(float(x))
 
 
@@ -62,10 +63,10 @@ def level_sql(field: str, level: LevelConfig) -> str:
         case JaroWinklerLevel(at_least=t, on=str(other)):
             fn = FUNCTIONS["jaro_winkler"]
             lo, ro = _col("l", other), _col("r", other)
-            return f"coalesce({fn}({lo}, {ro}) >= {_num(t - SIMILARITY_EPSILON)}, false)"
+            return f"coalesce({fn}({lo}, {ro}) >= {number(t - SIMILARITY_EPSILON)}, false)"
         case JaroWinklerLevel(at_least=t):
             fn = FUNCTIONS["jaro_winkler"]
-            return f"{fn}({lf}, {rf}) >= {_num(t - SIMILARITY_EPSILON)}"
+            return f"{fn}({lf}, {rf}) >= {number(t - SIMILARITY_EPSILON)}"
         case SameLevel(fields=fields):
             return (
                 "coalesce("
@@ -90,7 +91,7 @@ def level_sql(field: str, level: LevelConfig) -> str:
         case SwappedLevel(other=other, at_least=t):
             fn = FUNCTIONS["jaro_winkler"]
             lo, ro = _col("l", other), _col("r", other)
-            bound = _num(t - SIMILARITY_EPSILON)
+            bound = number(t - SIMILARITY_EPSILON)
             return f"({fn}({lf}, {ro}) >= {bound} AND {fn}({lo}, {rf}) >= {bound})"
         case DayMonthSwappedLevel():
             return (
@@ -135,6 +136,6 @@ def criteria_sql(criteria: Sequence[Criterion]) -> str:
             parts.append(f"{_col('l', c.field)} = {_col('r', c.field)}")
         else:
             fn = FUNCTIONS["jaro_winkler"]
-            bound = _num(c.threshold - SIMILARITY_EPSILON)
+            bound = number(c.threshold - SIMILARITY_EPSILON)
             parts.append(f"{fn}({_col('l', c.field)}, {_col('r', c.field)}) >= {bound}")
     return "coalesce(" + " AND ".join(parts) + ", false)"
