@@ -16,9 +16,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+import pyarrow as pa
+
 from c360.config import ConflictConfig, JobConfig
 from c360.engines import create_engine
-from c360.engines.base import BlockingReport, Engine, Lookup
+from c360.engines.base import BlockingReport, BlockingRule, Engine, Lookup
 from c360.errors import ConfigError, MappingError, ResolveError
 from c360.mapping import ColumnProfile, detect_columns
 from c360.model import ColumnMapping, FieldKind
@@ -70,6 +72,10 @@ class JobSpec:
     # incremental runs, golden records), and may bring the model of its last run.
     keep_raw: bool = False
     model: MatchModel | None = None
+    # What a reused model was trained with, so that a rerun blocks and scores as that run
+    # did: the blocking rules it chose and the term frequencies (`field, value, tf`).
+    blocking_rules: list[BlockingRule] | None = None
+    term_frequencies: pa.Table | None = None
     # Where standardised values are cached between runs (a project folder's), if anywhere.
     cache_dir: Path | None = None
 
@@ -128,6 +134,7 @@ class PreparedJob:
     fields: dict[str, FieldKind]
     n_records: int
     timings: dict[str, float] = field(default_factory=dict)
+    blocking: list[BlockingRule] = field(default_factory=list)  # once chosen
 
 
 @dataclass(frozen=True)
@@ -287,15 +294,19 @@ def train_on_prepared(job: PreparedJob, reporter: Reporter) -> tuple[MatchModel,
     assert config.comparisons is not None
     with timed(timings, "block"), reporter.step("Blocking"):
         tf_fields = [c.field for c in config.comparisons if c.term_frequency]
-        engine.add_term_frequencies(tf_fields)
+        engine.add_term_frequencies(tf_fields, spec.term_frequencies)
         cap = config.blocking.max_block_size
-        choice = choose_blocking(
-            config.blocking,
-            config.rules,
-            set(job.fields),
-            job.n_records,
-            lambda rule: engine.estimate_pairs(rule, cap, across_only),
-        )
+        if spec.blocking_rules is not None:
+            choice = BlockingChoice(list(spec.blocking_rules), [], 0)
+        else:
+            choice = choose_blocking(
+                config.blocking,
+                config.rules,
+                set(job.fields),
+                job.n_records,
+                lambda rule: engine.estimate_pairs(rule, cap, across_only),
+            )
+        job.blocking = choice.rules
         reports = engine.block(choice.rules, cap, across_only)
         candidates = sum(r.pairs for r in reports)
     reporter.event(BlockingDone(choice, reports, candidates))

@@ -20,8 +20,12 @@ def _empty(name: str) -> pa.Table:
 def _publish(store: DuckDBStore, run_id: str, links: list[Link]) -> None:
     tables = {
         name: _empty(name)
-        for name in ("records", "customers", "golden", "contact_points", "pairs", "events")
-    }
+        for name in (
+            "records", "customers", "golden", "contact_points", "pairs", "events",
+            "term_frequencies",
+        )
+    }  # fmt: skip
+    tables["match_records"] = pa.table({"source": pa.array([], pa.string())})
     tables["links"] = pa.table(
         {c: [row[i] for row in links] for i, c in enumerate(SCHEMA_COLUMNS["links"])}
     )

@@ -2,7 +2,8 @@
 
 An event finds its person by a people source's record id (an order's customer number) or by a
 contact point (an email event's address, standardised the way people records were). An event
-whose person is unknown, or whose contact point several customers share, is quarantined.
+whose person is unknown, or whose contact point several customers share, is quarantined with
+the reason, and kept untied: a later run ties it when its person arrives.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from c360.engines.base import Engine, EventMapping
 from c360.errors import SourceError
@@ -33,6 +35,7 @@ class SourceCount:
     rows: int
     used: int
     quarantined: int
+    unchanged: bool = False  # an incremental run did not read it: counts are the store's
 
 
 def _contact_lookup(
@@ -49,10 +52,21 @@ def _contact_lookup(
 
 
 def tie_events(
-    root: Path, config: ProjectConfig, engine: Engine, people: list[str]
+    root: Path,
+    config: ProjectConfig,
+    engine: Engine,
+    people: list[str],
+    only: set[str] | None = None,
 ) -> tuple[pa.Table, list[pa.Table], list[SourceCount]]:
+    """Read the event sources (or `only` some), tie each event to its customer.
+
+    Returns every well-formed event (an untied one with a null customer), the quarantined
+    rows with their reasons, and per source its counts.
+    """
     tables, quarantined, counts = [], [], []
     for i, source in enumerate(config.events):
+        if only is not None and source.name not in only:
+            continue
         table = f"ev_{i}"
         if source.file is not None:
             path = root / source.file
@@ -106,12 +120,13 @@ def tie_events(
                     }
                 )
             )
+        tied = good.filter(pc.is_valid(good.column("customer_id"))).num_rows
         counts.append(
             SourceCount(
                 source.name,
                 "events",
                 report.rows + len(rejected),
-                good.num_rows,
+                tied,
                 bad.num_rows + len(rejected),
             )
         )
@@ -119,7 +134,7 @@ def tie_events(
         [("source", pa.string()), ("event_id", pa.string()), ("type", pa.string()),
          ("department", pa.string()), ("occurred_at", pa.string()), ("status", pa.string()),
          ("amount", pa.float64()), ("attributes", pa.string()), ("customer_id", pa.string()),
-         ("person", pa.string())]
+         ("person", pa.string()), ("tie_kind", pa.string()), ("tie_value", pa.string())]
     )  # fmt: skip
     events = pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
     return events, quarantined, counts

@@ -15,8 +15,14 @@ Tables (customer ids are `C-<ULID>`; a record is named by `source` + `record_id`
 - `contact_points` every email and phone of a customer, one marked preferred
 - `redirects`      old customer id → new id, with reason (merge/split) and run: append-only
 - `decisions`      a steward's link/unlink of two records: survives every run
-- `pairs`          scored candidate pairs worth a second look (review, explain)
-- `events`         engagements tied to a customer
+- `pairs`          every scored candidate pair, with its conflict flag (review, explain, and
+                   what an incremental run keeps of the pairs it does not compare again)
+- `events`         engagements, each with the key that ties it to a person (a record
+                   `source:id`, or a standardised email/phone); untied ones (their person not
+                   known yet) wait with a null customer for a later run
+- `match_records`  each record as the matcher sees it (standardised fields, blocking and
+                   golden inputs): its columns follow the project's fields
+- `term_frequencies` the value shares the model scores with, kept with the model
 - `quarantine`     rows a run could not use, with the reason
 - `runs`           one row per published run: config fingerprint, model, metrics
 """
@@ -51,10 +57,11 @@ SCHEMA = {
     "decisions": "source_l VARCHAR, record_id_l VARCHAR, source_r VARCHAR, record_id_r VARCHAR,"
     " decision VARCHAR, decided_at TIMESTAMP, note VARCHAR",
     "pairs": "source_l VARCHAR, record_id_l VARCHAR, source_r VARCHAR, record_id_r VARCHAR,"
-    " match_weight DOUBLE, match_probability DOUBLE, rule VARCHAR",
+    " match_weight DOUBLE, match_probability DOUBLE, rule VARCHAR, conflict BOOLEAN",
     "events": "source VARCHAR, event_id VARCHAR, type VARCHAR, department VARCHAR,"
     " occurred_at VARCHAR, status VARCHAR, amount DOUBLE, attributes VARCHAR,"
-    " customer_id VARCHAR, person VARCHAR",
+    " customer_id VARCHAR, person VARCHAR, tie_kind VARCHAR, tie_value VARCHAR",
+    "term_frequencies": "field VARCHAR, value VARCHAR, tf DOUBLE",
     "quarantine": "run_id VARCHAR, source VARCHAR, line BIGINT, row_number BIGINT,"
     " reason VARCHAR, raw VARCHAR",
     "runs": "run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, kind VARCHAR,"
@@ -75,7 +82,10 @@ _REPLACED = {
     "contact_points": ("customer_id", "kind", "value"),
     "pairs": ("source_l", "record_id_l", "source_r", "record_id_r"),
     "events": ("source", "event_id"),
+    "term_frequencies": ("field", "value"),
 }
+# Written whole by a full run; its columns are the project's fields, so it is not in SCHEMA.
+MATCH_RECORDS = "match_records"
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,15 @@ class DuckDBStore:
         if not read_only:
             for name, columns in SCHEMA.items():
                 self._con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+                self._add_missing_columns(name, columns)
+
+    def _add_missing_columns(self, name: str, columns: str) -> None:
+        """A store written by an earlier version gains the columns added since (null)."""
+        have = {str(r[0]) for r in self._con.execute(f"DESCRIBE {name}").fetchall()}
+        for part in columns.split(","):
+            column, kind = part.strip().split(maxsplit=1)
+            if column not in have:
+                self._con.execute(f"ALTER TABLE {name} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self._con.close()
@@ -134,6 +153,52 @@ class DuckDBStore:
             raise StoreError(f"unknown table {name!r}", hint=f"tables: {', '.join(SCHEMA)}")
         sql = f"SELECT * FROM {name}" + (f" WHERE {where}" if where else "")
         return self._con.sql(sql, params=list(params) or None).to_arrow_table()
+
+    def match_records(self) -> pa.Table | None:
+        """The records as the last full or incremental run left them for matching."""
+        if not self._has_table(MATCH_RECORDS):
+            return None
+        return self._con.sql(f"SELECT * FROM {MATCH_RECORDS}").to_arrow_table()
+
+    def _has_table(self, name: str) -> bool:
+        return bool(
+            self._con.execute(
+                "SELECT 1 FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+                [name],
+            ).fetchall()
+        )
+
+    def matching(
+        self, name: str, keys: pa.Table, where: str = "", columns: str = "t.*"
+    ) -> pa.Table:
+        """Rows of `name` whose values in `keys`' columns equal one of its rows."""
+        if name not in SCHEMA:
+            raise StoreError(f"unknown table {name!r}", hint=f"tables: {', '.join(SCHEMA)}")
+        on = " AND ".join(f"t.{c} = k.{c}" for c in keys.column_names)
+        self._con.register("matching_keys", keys)
+        result = self._con.sql(
+            f"SELECT {columns} FROM {name} t SEMI JOIN matching_keys k ON {on}"
+            + (f" WHERE {where}" if where else "")
+        ).to_arrow_table()
+        self._con.unregister("matching_keys")
+        return result
+
+    def counts(self) -> tuple[int, int]:
+        """Customers, and events tied to one."""
+        row = self._con.execute(
+            "SELECT (SELECT count(*) FROM customers),"
+            " (SELECT count(*) FROM events WHERE customer_id IS NOT NULL)"
+        ).fetchall()[0]
+        return int(row[0]), int(row[1])
+
+    def source_counts(self) -> dict[tuple[str, str], int]:
+        """Per ("people" | "events", source): records held, events tied."""
+        rows = self._con.execute(
+            "SELECT 'people', source, count(*) FROM records GROUP BY ALL UNION ALL"
+            " SELECT 'events', source, count(*) FROM events WHERE customer_id IS NOT NULL"
+            " GROUP BY ALL"
+        ).fetchall()
+        return {(str(k), str(s)): int(n) for k, s, n in rows}
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         result = self._con.execute(sql, list(params))
@@ -215,7 +280,7 @@ class DuckDBStore:
 
         `pause(point)` is called between steps; tests use it to kill the process mid-publish.
         """
-        missing = [t for t in _REPLACED if t not in tables]
+        missing = [t for t in (*_REPLACED, MATCH_RECORDS) if t not in tables]
         if missing:
             raise StoreError(f"publish needs every replaced table; missing {missing}")
         con = self._con
@@ -227,27 +292,76 @@ class DuckDBStore:
                 con.unregister("incoming")
                 if pause is not None:
                     pause(f"publish:{name}")
-            for name, data in (("redirects", redirects), ("quarantine", quarantine)):
-                con.register("incoming", data)
-                con.execute(f"INSERT INTO {name} SELECT * FROM incoming")
-                con.unregister("incoming")
-            con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    run.run_id,
-                    run.started_at,
-                    run.finished_at,
-                    run.kind,
-                    run.fingerprint,
-                    run.model,
-                    json.dumps(dict(run.metrics), default=str),
-                ],
-            )
+            con.register("incoming", tables[MATCH_RECORDS])
+            con.execute(f"CREATE OR REPLACE TABLE {MATCH_RECORDS} AS SELECT * FROM incoming")
+            con.unregister("incoming")
+            self._finish(run, redirects, quarantine)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
         con.execute("CHECKPOINT")
+
+    def publish_changes(
+        self,
+        run: RunRecord,
+        deletes: Sequence[tuple[str, pa.Table]],
+        inserts: Mapping[str, pa.Table],
+        redirects: pa.Table,
+        quarantine: pa.Table,
+        pause: Any = None,
+    ) -> None:
+        """Apply an incremental run's changes, all or nothing (one transaction).
+
+        `deletes` are (table, keys): rows whose values in the keys' columns equal a key row
+        go; then `inserts` are appended. `match_records` may be in both.
+        """
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name, keys in deletes:
+                if name not in SCHEMA and name != MATCH_RECORDS:
+                    raise StoreError(f"unknown table {name!r}")
+                if keys.num_rows == 0:
+                    continue
+                con.register("deleted_keys", keys)
+                on = " AND ".join(f"{name}.{c} = d.{c}" for c in keys.column_names)
+                con.execute(f"DELETE FROM {name} USING deleted_keys d WHERE {on}")
+                con.unregister("deleted_keys")
+            for name, rows in inserts.items():
+                if rows.num_rows == 0:
+                    continue
+                con.register("incoming", rows)
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
+                con.unregister("incoming")
+                if pause is not None:
+                    pause(f"publish:{name}")
+            self._finish(run, redirects, quarantine)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("CHECKPOINT")
+
+    def _finish(self, run: RunRecord, redirects: pa.Table, quarantine: pa.Table) -> None:
+        """The append-only part of a publish: redirects, quarantine and the run itself."""
+        con = self._con
+        for name, data in (("redirects", redirects), ("quarantine", quarantine)):
+            con.register("incoming", data)
+            con.execute(f"INSERT INTO {name} SELECT * FROM incoming")
+            con.unregister("incoming")
+        con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                run.run_id,
+                run.started_at,
+                run.finished_at,
+                run.kind,
+                run.fingerprint,
+                run.model,
+                json.dumps(dict(run.metrics), default=str),
+            ],
+        )
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...]) -> None:

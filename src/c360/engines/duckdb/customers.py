@@ -92,9 +92,17 @@ def _not_shared(g: GoldenField) -> str:
 
 
 def golden_records(
-    con: duckdb.DuckDBPyConnection, fields: Sequence[GoldenField], sources: Sequence[str]
+    con: duckdb.DuckDBPyConnection,
+    fields: Sequence[GoldenField],
+    sources: Sequence[str],
+    only: pa.Array | None = None,
 ) -> pa.Table:
-    """One row per (customer, field): the chosen value and where it came from."""
+    """One row per (customer, field): the chosen value and where it came from.
+
+    With `only` (customer IDs), just those customers' records; whether a contact value is
+    shared too widely is still judged over every customer.
+    """
+    _register_only(con, only)
     columns = {str(r[0]) for r in con.execute("DESCRIBE records").fetchall()}
     std_fields = [g.field for g in fields]
     complete = " + ".join(f"({quote(f)} IS NOT NULL)::INTEGER" for f in std_fields) or "0"
@@ -129,7 +137,7 @@ def golden_records(
                     FROM golden_input r
                     JOIN customer_of c ON c.rid = r._rid
                     JOIN sources s ON s._src = r._src
-                    WHERE r.{quote(g.field)} IS NOT NULL{_not_shared(g)}
+                    WHERE r.{quote(g.field)} IS NOT NULL{_not_shared(g)}{_only_clause(only)}
                 )
             ) WHERE k = 1
             """
@@ -142,13 +150,27 @@ def golden_records(
     return con.sql(" UNION ALL ".join(selects) + " ORDER BY customer_id, field").to_arrow_table()
 
 
+def _register_only(con: duckdb.DuckDBPyConnection, only: pa.Array | None) -> None:
+    if only is not None:
+        con.register("only_customers", pa.table({"customer_id": only}))
+
+
+def _only_clause(only: pa.Array | None) -> str:
+    return "" if only is None else " AND c.customer_id IN (SELECT customer_id FROM only_customers)"
+
+
 def contact_points(
-    con: duckdb.DuckDBPyConnection, kinds: Mapping[str, str], golden: pa.Table
+    con: duckdb.DuckDBPyConnection,
+    kinds: Mapping[str, str],
+    golden: pa.Table,
+    only: pa.Array | None = None,
 ) -> pa.Table:
     """Every email and phone of each customer; the one the golden record chose is preferred.
 
-    `kinds` maps standardised fields (`email`, `email_2`, `phone`…) to `email` or `phone`.
+    `kinds` maps standardised fields (`email`, `email_2`, `phone`…) to `email` or `phone`;
+    `only` limits it to some customers.
     """
+    _register_only(con, only)
     if not kinds:
         return pa.table(
             {
@@ -163,7 +185,7 @@ def contact_points(
     union = " UNION ALL ".join(
         f"SELECT c.customer_id, {literal(kind)} AS kind, r.{quote(f)} AS value, s.name AS source"
         f" FROM records r JOIN customer_of c ON c.rid = r._rid JOIN sources s USING (_src)"
-        f" WHERE r.{quote(f)} IS NOT NULL"
+        f" WHERE r.{quote(f)} IS NOT NULL{_only_clause(only)}"
         for f, kind in kinds.items()
     )
     result = con.sql(
@@ -205,6 +227,10 @@ def resolve_events(
         """
         customer = "c.customer_id"
         candidates = "CASE WHEN c.customer_id IS NULL THEN 0 ELSE 1 END"
+        tie_kind = "'record'"
+        tie_value = (
+            f"(SELECT name FROM sources WHERE _src = {int(event.person_source)}) || ':' || {person}"
+        )
     else:
         assert event.contact_column is not None and contact_lookup is not None
         con.register("contact_lookup", contact_lookup)
@@ -218,6 +244,8 @@ def resolve_events(
         """
         customer = "CASE WHEN cp.n = 1 THEN cp.customer_id END"
         candidates = "coalesce(cp.n, 0)"
+        tie_kind = literal(event.contact_kind or "")
+        tie_value = "k.value"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE event_rows AS
@@ -225,13 +253,15 @@ def resolve_events(
                try_cast(e.{quote(event.occurred_at)} AS TIMESTAMP) AS occurred_at,
                {status} AS status, {amount} AS amount_raw, try_cast({amount} AS DOUBLE) AS amount,
                {attributes} AS attributes, {person} AS person, {customer} AS customer_id,
-               {candidates} AS candidates,
+               {candidates} AS candidates, {tie_kind} AS tie_kind, {tie_value} AS tie_value,
                count(*) OVER (PARTITION BY e.{quote(event.id)}) AS copies,
                row_number() OVER (PARTITION BY e.{quote(event.id)} ORDER BY e._row) AS copy
         FROM {t} e {match}
         """
     )
-    reason = f"""
+    # A malformed event is never stored; one whose person is not (or not uniquely) known yet
+    # is stored untied, so that a later run can tie it when its person arrives.
+    problem = f"""
         CASE
             WHEN event_id IS NULL THEN {literal("missing id in column " + event.id)}
             WHEN copy > 1 THEN 'duplicate event id ' || event_id
@@ -240,26 +270,31 @@ def resolve_events(
             WHEN amount_raw IS NOT NULL AND amount IS NULL THEN {literal(f"column {event.amount}: not a number: ")}
                  || amount_raw
             WHEN person IS NULL THEN {literal("no person: the event names no " + (event.contact_kind or "record"))}
+        END
+    """
+    untied = """
+        CASE
             WHEN candidates = 0 THEN 'points at no known person: ' || person
             WHEN candidates > 1 THEN person || ' is shared by ' || candidates || ' customers'
         END
     """
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE event_checked AS SELECT *, {reason} AS reason FROM event_rows"
+        f"CREATE OR REPLACE TEMP TABLE event_checked AS SELECT *, {problem} AS problem,"
+        f" {untied} AS untied FROM event_rows"
     )
     good = con.sql(
         f"""
         SELECT {literal(event.name)} AS source, event_id, {literal(event.type)} AS type,
                {literal(event.department)} AS department, strftime(occurred_at, '%Y-%m-%dT%H:%M:%S') AS occurred_at,
-               status, amount, attributes, customer_id, person
-        FROM event_checked WHERE reason IS NULL ORDER BY _row
+               status, amount, attributes, customer_id, person, tie_kind, tie_value
+        FROM event_checked WHERE problem IS NULL ORDER BY _row
         """
     ).to_arrow_table()
     bad = con.sql(
         f"""
-        SELECT {literal(event.name)} AS source, NULL::BIGINT AS line, _row AS row_number, reason,
-               NULL::VARCHAR AS raw
-        FROM event_checked WHERE reason IS NOT NULL ORDER BY _row
+        SELECT {literal(event.name)} AS source, NULL::BIGINT AS line, _row AS row_number,
+               coalesce(problem, untied) AS reason, NULL::VARCHAR AS raw
+        FROM event_checked WHERE coalesce(problem, untied) IS NOT NULL ORDER BY _row
         """
     ).to_arrow_table()
     if event.contact_column is not None:
@@ -267,8 +302,12 @@ def resolve_events(
     return good, bad
 
 
-def store_records(con: duckdb.DuckDBPyConnection, fields: Sequence[str]) -> pa.Table:
-    """Records as the store keeps them: raw row and standardised values as JSON."""
+def store_records(
+    con: duckdb.DuckDBPyConnection, fields: Sequence[str], changed_only: bool = False
+) -> pa.Table:
+    """Records as the store keeps them: raw row and standardised values as JSON (with
+    `changed_only`, the new and changed records of an incremental run)."""
+    where = "WHERE r._changed" if changed_only else ""
     packed = ", ".join(f"{quote(f)} := r.{quote(f)}" for f in fields) or "none := NULL"
     return arrow(
         con,
@@ -276,17 +315,21 @@ def store_records(con: duckdb.DuckDBPyConnection, fields: Sequence[str]) -> pa.T
         SELECT s.name AS source, r._id AS record_id, r._hash AS content_hash,
                r._updated_at AS updated_at, r._raw AS raw,
                CAST(to_json(struct_pack({packed})) AS VARCHAR) AS std
-        FROM records r JOIN sources s USING (_src) ORDER BY r._rid
+        FROM records r JOIN sources s USING (_src) {where} ORDER BY r._rid
         """,
     )
 
 
-def store_links(con: duckdb.DuckDBPyConnection, rule_names: Sequence[str]) -> pa.Table:
-    """Record → customer with the evidence: the strongest pair that holds it there."""
+def store_links(
+    con: duckdb.DuckDBPyConnection, rule_names: Sequence[str], affected_only: bool = False
+) -> pa.Table:
+    """Record → customer with the evidence: the strongest pair that holds it there (with
+    `affected_only`, the records of an incremental run's `affected_now`)."""
+    where = "WHERE r._rid IN (SELECT _rid FROM affected_now)" if affected_only else ""
     _register_rule_names(con, rule_names)
     result = arrow(
         con,
-        """
+        f"""
         WITH same AS (
             SELECT s.l AS rid, s.r AS other, s.match_weight, s.match_probability, s.match_rule
             FROM scored s JOIN customer_of a ON a.rid = s.l JOIN customer_of b ON b.rid = s.r
@@ -302,7 +345,7 @@ def store_links(con: duckdb.DuckDBPyConnection, rule_names: Sequence[str]) -> pa
             FROM same GROUP BY rid
         )
         SELECT src.name AS source, r._id AS record_id, c.customer_id,
-               CASE WHEN best.rid IS NULL THEN '{"alone": true}'
+               CASE WHEN best.rid IS NULL THEN '{{"alone": true}}'
                     ELSE CAST(to_json(struct_pack(
                         rule := rn.name,
                         match_weight := round(best.b.match_weight, 3),
@@ -314,6 +357,7 @@ def store_links(con: duckdb.DuckDBPyConnection, rule_names: Sequence[str]) -> pa
         LEFT JOIN records o ON o._rid = best.b.other
         LEFT JOIN sources os ON os._src = o._src
         LEFT JOIN rule_names rn ON rn.k = best.b.match_rule
+        {where}
         ORDER BY r._rid
         """,
     )
@@ -322,23 +366,25 @@ def store_links(con: duckdb.DuckDBPyConnection, rule_names: Sequence[str]) -> pa
 
 
 def store_pairs(
-    con: duckdb.DuckDBPyConnection, min_probability: float, rule_names: Sequence[str]
+    con: duckdb.DuckDBPyConnection, rule_names: Sequence[str], dirty_only: bool = False
 ) -> pa.Table:
-    """Scored pairs worth keeping for review and explain (probability at least the floor)."""
+    """Every scored pair: for review and explain, and for the next incremental run, which
+    compares again only the pairs that touch a changed record (`dirty_only`: those)."""
+    where = "WHERE a._dirty OR b._dirty" if dirty_only else ""
     _register_rule_names(con, rule_names)
     result = arrow(
         con,
-        """
+        f"""
         SELECT sl.name AS source_l, a._id AS record_id_l, sr.name AS source_r,
-               b._id AS record_id_r, s.match_weight, s.match_probability, rn.name AS rule
+               b._id AS record_id_r, s.match_weight, s.match_probability, rn.name AS rule,
+               s.conflict
         FROM scored s
         JOIN records a ON a._rid = s.l JOIN records b ON b._rid = s.r
         JOIN sources sl ON sl._src = a._src JOIN sources sr ON sr._src = b._src
         LEFT JOIN rule_names rn ON rn.k = s.match_rule
-        WHERE s.match_probability >= ? OR s.match_rule IS NOT NULL
+        {where}
         ORDER BY s.l, s.r
         """,
-        [min_probability],
     )
     con.unregister("rule_names")
     return result

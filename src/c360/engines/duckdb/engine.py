@@ -34,8 +34,8 @@ from c360.engines.base import (
     PairsWithin,
     ReadReport,
 )
-from c360.engines.duckdb import customers, pairs, reading, records
-from c360.engines.duckdb.render import FUNCTIONS, quote
+from c360.engines.duckdb import customers, delta, pairs, reading, records
+from c360.engines.duckdb.render import FUNCTIONS, literal, quote
 from c360.engines.duckdb.results import arrow, first_row
 
 __all__ = ["DuckDBEngine"]
@@ -222,22 +222,49 @@ class DuckDBEngine:
         self._con.unregister("wanted_keys")
         return {(int(src), str(rid)): int(n) for src, rid, n in rows}
 
-    def add_term_frequencies(self, fields: Sequence[str]) -> None:
-        """Add `<field>__tf`: the share of non-null records holding the same value."""
+    def add_term_frequencies(self, fields: Sequence[str], frozen: pa.Table | None = None) -> None:
+        """Add `<field>__tf`: the share of non-null records holding the same value.
+
+        With `frozen` (`field, value, tf`, from `term_frequencies`), those shares are used
+        instead of counting: a project keeps them with its model, so that a rerun scores
+        every pair as the run that trained the model did. A value they do not hold gets no
+        tf adjustment.
+        """
         if not fields:
             return
+        if frozen is not None:
+            self._con.register("frozen_tf", frozen)
         joins, cols = [], []
         for i, f in enumerate(fields):
-            self._con.execute(
-                f"CREATE OR REPLACE TABLE {quote('tf__' + f)} AS SELECT {quote(f)} AS value,"
-                " count(*)::DOUBLE / sum(count(*)) OVER () AS tf"
+            source = (
+                f"SELECT value, tf FROM frozen_tf WHERE field = {literal(f)}"
+                if frozen is not None
+                else f"SELECT {quote(f)} AS value, count(*)::DOUBLE / sum(count(*)) OVER () AS tf"
                 f" FROM records WHERE {quote(f)} IS NOT NULL GROUP BY 1"
             )
+            self._con.execute(f"CREATE OR REPLACE TABLE {quote('tf__' + f)} AS {source}")
             joins.append(f"LEFT JOIN {quote('tf__' + f)} t{i} ON t{i}.value = rec.{quote(f)}")
             cols.append(f"t{i}.tf AS {quote(f + '__tf')}")
         self._con.execute(
             f"CREATE OR REPLACE TABLE records AS SELECT rec.*, {', '.join(cols)}"
             f" FROM records rec {' '.join(joins)} ORDER BY rec._rid"
+        )
+        if frozen is not None:
+            self._con.unregister("frozen_tf")
+
+    def term_frequencies(self, fields: Sequence[str]) -> pa.Table:
+        """The tables `add_term_frequencies` built, as `field, value, tf`."""
+        if not fields:
+            return pa.table(
+                {"field": pa.array([], pa.string()), "value": pa.array([], pa.string()),
+                 "tf": pa.array([], pa.float64())}
+            )  # fmt: skip
+        return self._arrow(
+            " UNION ALL ".join(
+                f"SELECT {literal(f)} AS field, value::VARCHAR AS value, tf"
+                f" FROM {quote('tf__' + f)}"
+                for f in fields
+            )
         )
 
     def term_frequency(self, field: str, value: str) -> float | None:
@@ -397,16 +424,18 @@ class DuckDBEngine:
         self._con.execute("CREATE OR REPLACE TABLE customer_of AS SELECT * FROM customer_of_in")
         self._con.unregister("customer_of_in")
 
-    def golden_records(self, fields: Sequence[GoldenField], sources: Sequence[str]) -> pa.Table:
-        return customers.golden_records(self._con, fields, sources)
+    def golden_records(
+        self, fields: Sequence[GoldenField], sources: Sequence[str], only: pa.Array | None = None
+    ) -> pa.Table:
+        return customers.golden_records(self._con, fields, sources, only)
 
-    def contact_points(self, kinds: Mapping[str, str], golden: pa.Table) -> pa.Table:
-        points = customers.contact_points(self._con, kinds, golden)
-        self._con.register("contact_points_in", points)
-        self._con.execute(
-            "CREATE OR REPLACE TABLE contact_points_now AS SELECT * FROM contact_points_in"
-        )
-        self._con.unregister("contact_points_in")
+    def contact_points(
+        self, kinds: Mapping[str, str], golden: pa.Table, only: pa.Array | None = None
+    ) -> pa.Table:
+        """Contact points of the customers (or `only` some); they also become the ones events
+        are tied by (`set_contact_points`)."""
+        points = customers.contact_points(self._con, kinds, golden, only)
+        self.set_contact_points(points)
         return points
 
     def resolve_events(
@@ -414,14 +443,78 @@ class DuckDBEngine:
     ) -> tuple[pa.Table, pa.Table]:
         return customers.resolve_events(self._con, event, contact_lookup)
 
-    def store_records(self, fields: Sequence[str]) -> pa.Table:
-        return customers.store_records(self._con, fields)
+    def store_records(self, fields: Sequence[str], changed_only: bool = False) -> pa.Table:
+        return customers.store_records(self._con, fields, changed_only)
 
-    def store_links(self, rule_names: Sequence[str]) -> pa.Table:
-        return customers.store_links(self._con, rule_names)
+    def store_links(self, rule_names: Sequence[str], affected_only: bool = False) -> pa.Table:
+        return customers.store_links(self._con, rule_names, affected_only)
 
-    def store_pairs(self, min_probability: float, rule_names: Sequence[str]) -> pa.Table:
-        return customers.store_pairs(self._con, min_probability, rule_names)
+    def store_pairs(self, rule_names: Sequence[str], dirty_only: bool = False) -> pa.Table:
+        return customers.store_pairs(self._con, rule_names, dirty_only)
+
+    def stored_records(self, rewrite_only: bool = False) -> pa.Table:
+        return delta.stored_records(self._con, rewrite_only)
+
+    def flagged_keys(self, flag: str) -> pa.Table:
+        return delta.flagged_keys(self._con, flag)
+
+    @property
+    def n_records(self) -> int:
+        return self._n_records
+
+    # --- incremental runs (SQL in `delta`) ----------------------------------------------------
+
+    def rebase(self, previous: pa.Table, sources: Sequence[str], reread: Sequence[str]) -> pa.Table:
+        """`records` becomes every current record (see `delta.rebase`); returns the deleted."""
+        deleted = delta.rebase(self._con, previous, sources, reread)
+        (n,) = first_row(self._con.execute("SELECT count(*) FROM records")) or (0,)
+        self._n_records = int(n)
+        return deleted
+
+    def dirty_count(self) -> int:
+        (n,) = first_row(self._con.execute("SELECT count(*) FROM records WHERE _dirty")) or (0,)
+        return int(n)
+
+    def mark_hot_key_flips(self, rules: Sequence[BlockingRule], max_block_size: int) -> int:
+        return delta.mark_hot_key_flips(self._con, rules, max_block_size)
+
+    def mark_dirty(self, rids: Sequence[int]) -> None:
+        if not rids:
+            return
+        self._con.register("dirty_in", pa.table({"rid": pa.array(list(rids), pa.int64())}))
+        self._con.execute(
+            "UPDATE records SET _dirty = true WHERE _rid IN (SELECT rid FROM dirty_in)"
+        )
+        self._con.unregister("dirty_in")
+
+    def block_dirty(
+        self, rules: Sequence[BlockingRule], max_block_size: int, across_only: bool
+    ) -> int:
+        return delta.block_dirty(self._con, rules, max_block_size, across_only)
+
+    def restore_pairs(self, stored: pa.Table, rule_names: Sequence[str]) -> int:
+        return delta.restore_pairs(self._con, stored, rule_names)
+
+    def affected(
+        self, previous_links: pa.Table, deleted: pa.Table, threshold: float
+    ) -> npt.NDArray[np.int64]:
+        return delta.affected(self._con, previous_links, deleted, threshold)
+
+    def set_customers_delta(self, rids: npt.NDArray[np.int64], customer_ids: Sequence[str]) -> None:
+        delta.set_customers(self._con, rids, customer_ids)
+
+    def sharing_flips(self, fields: Sequence[str], max_sharing: int) -> pa.Array:
+        return delta.sharing_flips(self._con, fields, max_sharing)
+
+    def set_contact_points(self, points: pa.Table) -> None:
+        self._con.register("contact_points_in", points)
+        self._con.execute(
+            "CREATE OR REPLACE TABLE contact_points_now AS SELECT * FROM contact_points_in"
+        )
+        self._con.unregister("contact_points_in")
+
+    def retie_events(self, events: pa.Table) -> pa.Table:
+        return delta.retie_events(self._con, events)
 
 
 def _path_literal(path: Path) -> str:

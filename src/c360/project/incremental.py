@@ -1,0 +1,447 @@
+"""Incremental `c360 run`: only new, changed and deleted records are worked on again.
+
+A run is incremental when the last run's model still fits (same matching settings, same
+sources and mappings, nothing asked for `--full`). It then
+
+1. reads again only the sources whose file changed (size or modification time; SQL sources
+   are always read) and finds, by content hash, the records that are new, changed or gone;
+2. brings back the last run's records and scored pairs from the store, and compares only the
+   pairs that touch a changed record (plus records whose blocking key crossed the hot-key cap,
+   and the records of steward decisions), with the last run's model, blocking rules and term
+   frequencies;
+3. clusters again only the customers those records can change: every record of a customer
+   that held a changed or deleted record, and everything linked to them. Every other
+   component of links is exactly the one the last run clustered, so it keeps its customer;
+4. rebuilds golden records and contact points of the customers that changed (and of those
+   holding a value that crossed the "shared by too many customers" line), ties again the
+   events whose person key moved, and reads again only the event sources that changed;
+5. publishes the changes in one transaction.
+
+The result is the customers a full run with the same model would give (tested). `c360 run
+--full` recomputes everything; `--retrain` trains a new model and implies it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from c360.engines import create_engine
+from c360.engines.base import Engine, PairsWithin
+from c360.model import FieldKind
+from c360.pipeline import JobSpec, prepare_job
+from c360.progress import timed
+from c360.project.events import CACHE_DIR, SourceCount, tie_events
+from c360.project.identity import assign_customer_ids
+from c360.project.sources import people_spec
+from c360.project.state import (
+    RunContext,
+    RunSummary,
+    blocking_of,
+    customer_times,
+    links_of,
+    new_run_id,
+    state_metrics,
+)
+from c360.project.steps import (
+    MAX_SHARING,
+    contact_kinds,
+    customers_table,
+    decided_pairs,
+    golden_fields,
+    job_config,
+    quarantine_table,
+    redirects_table,
+    score_pairs,
+)
+from c360.resolve.clustering import cluster
+from c360.resolve.configure import auto_conflicts, complete_config
+from c360.sources.files import LoadedSource
+from c360.store import RunRecord
+from c360.store.duckdb_store import now
+
+__all__ = ["FullRunNeeded", "run_incremental"]
+
+
+@dataclass(frozen=True)
+class FullRunNeeded:
+    """Shown when a run cannot be incremental, and why."""
+
+    reason: str
+
+
+def _why_full(ctx: RunContext) -> str | None:
+    from c360.project.steps import sources_fingerprint
+
+    last = ctx.last
+    assert last is not None
+    metrics = last.metrics
+    if any(k not in metrics for k in ("fields", "blocking", "files", "mappings")):
+        return "the last run did not record what an incremental run needs"
+    if metrics.get("sources_print") != sources_fingerprint(ctx.config):
+        return "sources or golden-record rules changed since the last run"
+    if ctx.store.match_records() is None:
+        return "the store has no match records yet"
+    return None
+
+
+def _changed(ctx: RunContext, name: str) -> bool:
+    assert ctx.last is not None
+    state = ctx.files.get(name)
+    return state is None or state != ctx.last.metrics["files"].get(name)
+
+
+def _keys(engine_records: pa.Table, names: list[str]) -> list[tuple[str, str]]:
+    return [
+        (names[s], r)
+        for s, r in zip(
+            engine_records.column("_src").to_pylist(),
+            engine_records.column("_id").to_pylist(),
+            strict=True,
+        )
+    ]
+
+
+def _key_table(
+    keys: list[tuple[str, str]], left: str = "source", right: str = "record_id"
+) -> pa.Table:
+    return pa.table(
+        {
+            left: pa.array([k[0] for k in keys], pa.string()),
+            right: pa.array([k[1] for k in keys], pa.string()),
+        }
+    )
+
+
+def _ids_table(ids: set[str]) -> pa.Table:
+    return pa.table({"customer_id": pa.array(sorted(ids), pa.string())})
+
+
+def run_incremental(ctx: RunContext) -> RunSummary | None:
+    """Run incrementally and publish; None when only a full run will do (said why)."""
+    why = _why_full(ctx)
+    if why is not None:
+        ctx.reporter.event(FullRunNeeded(why))
+        return None
+    root, config, store, reporter = ctx.root, ctx.config, ctx.store, ctx.reporter
+    last, model = ctx.last, ctx.model
+    assert last is not None and model is not None
+    started = now()
+    timings: dict[str, float] = {}
+    names = [s.name for s in config.people]
+    reread = [s for s in config.people if _changed(ctx, s.name)]
+    events_reread = {s.name for s in config.events if _changed(ctx, s.name)}
+    fields = {f: FieldKind(k) for f, k in last.metrics["fields"].items()}
+    rules = blocking_of(last) or []
+
+    # 1. The sources that changed, read and standardised.
+    sql_quarantine: list[tuple[str, int, str]] = []
+    loaded: list[LoadedSource] = []
+    engine: Engine
+    with timed(timings, "read"):
+        specs = []
+        for source in reread:
+            spec, quarantined = people_spec(root, source)
+            specs.append(spec)
+            sql_quarantine += [(source.name, row, reason) for row, reason in quarantined]
+    if specs:
+        job = prepare_job(
+            JobSpec(sources=specs, mode="link", config=job_config(config), keep_raw=True,
+                    model=model, cache_dir=root / CACHE_DIR),
+            reporter,
+        )  # fmt: skip
+        timings |= job.timings
+        engine, loaded = job.engine, job.sources
+        for name, mappings in job.mappings.items():
+            now_mapped = {m.column: m.field for m in mappings if m.kind is not FieldKind.IGNORE}
+            if now_mapped != last.metrics["mappings"].get(name):
+                engine.close()
+                reporter.event(FullRunNeeded(f"the columns of {name!r} map differently now"))
+                return None
+        if not set(job.fields) <= set(fields):
+            engine.close()
+            reporter.event(FullRunNeeded("the sources hold fields they did not before"))
+            return None
+    else:
+        engine = create_engine()
+    if ctx.pause:
+        ctx.pause("prepared")
+
+    jc = complete_config(job_config(config), dict(fields))
+    assert jc.comparisons is not None
+    conflicts = jc.conflicts if jc.conflicts is not None else auto_conflicts(model, fields)
+    rule_names = [r.name for r in jc.rules]
+    threshold = jc.clustering.threshold
+
+    # 2. Every current record; only pairs touching a changed one compared again.
+    with timed(timings, "compare"), reporter.step("Comparing what changed"):
+        previous = store.match_records()
+        assert previous is not None
+        deleted = engine.rebase(previous, names, [s.name for s in reread])
+        del previous
+        changed = engine.dirty_count()
+        decided = decided_pairs(engine, names, store.decisions())
+        engine.mark_dirty(sorted({x for pair in (*decided[0], *decided[1]) for x in pair}))
+        tf_fields = [c.field for c in jc.comparisons if c.term_frequency]
+        engine.add_term_frequencies(tf_fields, store.table("term_frequencies"))
+        flips = engine.mark_hot_key_flips(rules, jc.blocking.max_block_size)
+        candidates = engine.block_dirty(rules, jc.blocking.max_block_size, False)
+        engine.compare(jc.comparisons, [r.all for r in jc.rules], tf_fields)
+        score_pairs(engine, model, conflicts)
+        engine.restore_pairs(store.table("pairs"), rule_names)
+        engine.apply_decisions(*decided)
+
+    # 3. The customers those records can change, clustered again.
+    with timed(timings, "cluster"), reporter.step("Clustering what changed"):
+        links = store.table("links")
+        affected = engine.affected(
+            links.select(["source", "record_id", "customer_id"]), deleted, threshold
+        )
+        del links
+        labels = _cluster_affected(engine, affected, threshold, jc.clustering.min_mean_probability,
+                                   model.prior_weight)  # fmt: skip
+    if ctx.pause:
+        ctx.pause("clustered")
+
+    with timed(timings, "identify"), reporter.step("Assigning customer IDs"):
+        keys = _keys(engine.records(affected.tolist(), []), names)
+        gone = list(zip(deleted.column("source").to_pylist(),
+                        deleted.column("record_id").to_pylist(), strict=True))  # fmt: skip
+        previous_links = links_of(store.matching("links", _key_table(keys + gone)))
+        old_ids = set(previous_links.values())
+        issued, last_changed = customer_times(store.matching("customers", _ids_table(old_ids)))
+        assignment = assign_customer_ids(
+            dict(zip(keys, labels.tolist(), strict=True)), previous_links, issued
+        )
+        customer_ids = [assignment.customer_of[label] for label in labels.tolist()]
+        engine.set_customers_delta(affected, customer_ids)
+
+    with timed(timings, "golden"), reporter.step("Building golden records"):
+        gfields = golden_fields(config, fields)
+        shared = engine.sharing_flips([g.field for g in gfields if g.max_sharing], MAX_SHARING)
+        rebuilt = set(customer_ids) | set(shared.to_pylist())
+        only = pa.array(sorted(rebuilt), pa.string())
+        golden = engine.golden_records(gfields, names, only)
+        points = engine.contact_points(contact_kinds(fields), golden, only)
+
+    stale = old_ids | rebuilt  # customers whose golden record and contact points are replaced
+    with timed(timings, "events"), reporter.step("Tying events to customers"):
+        events, retied, event_quarantine, event_counts = _events(
+            ctx, engine, names, keys + gone, stale, points, events_reread
+        )
+
+    run_id = new_run_id(started)
+    quarantine = quarantine_table(run_id, loaded, sql_quarantine, event_quarantine)
+    ids_changed = sum(
+        1 for k, c in zip(keys, customer_ids, strict=True) if previous_links.get(k, c) != c
+    )
+    with timed(timings, "publish"), reporter.step("Publishing"):
+        std_fields = [
+            f for f in engine.record_columns() if not f.startswith("_") and not f.endswith("__tf")
+        ]
+        changed_keys = engine.flagged_keys("_changed")
+        dirty_keys = _concat_keys(engine.flagged_keys("_dirty"), deleted)
+        deletes = [
+            ("records", _concat_keys(changed_keys, deleted)),
+            ("match_records", _concat_keys(engine.flagged_keys("_rewrite"), deleted)
+             .rename_columns(["source", "_id"])),
+            ("links", _key_table(keys + gone)),
+            ("customers", _ids_table(old_ids | set(customer_ids))),
+            ("golden", _ids_table(stale)),
+            ("contact_points", _ids_table(stale)),
+            ("pairs", dirty_keys.rename_columns(["source_l", "record_id_l"])),
+            ("pairs", dirty_keys.rename_columns(["source_r", "record_id_r"])),
+            ("events", pa.table({"source": pa.array(sorted(events_reread), pa.string())})),
+            ("events", retied.select(["source", "event_id"])),
+        ]  # fmt: skip
+        inserts = {
+            "records": engine.store_records(std_fields, changed_only=True),
+            "match_records": engine.stored_records(rewrite_only=True),
+            "links": engine.store_links(rule_names, affected_only=True),
+            "customers": customers_table(
+                customer_ids, keys, previous_links, issued, last_changed, started
+            ),
+            "golden": golden,
+            "contact_points": points,
+            "pairs": engine.store_pairs(rule_names, dirty_only=True),
+            "events": pa.concat_tables(
+                [events, retied.select(events.schema.names).cast(events.schema)]
+            ),
+        }
+        redirect_counts = {
+            reason: sum(1 for x in assignment.redirects if x.reason == reason)
+            for reason in ("merge", "split", "deleted")
+        }
+        metrics: dict[str, Any] = {
+            "records": engine.n_records,
+            "changed_records": changed,
+            "deleted_records": deleted.num_rows,
+            "hot_key_flips": flips,
+            "candidates": candidates,
+            "affected_records": len(affected),
+            "new_customers": len(assignment.new_ids),
+            "ids_changed": ids_changed,
+            "redirects": redirect_counts,
+            "quarantined": quarantine.num_rows,
+            "timings": timings,
+            **state_metrics(ctx, fields, rules, dict(last.metrics["mappings"])
+                            | _mappings_of(loaded, job.mappings if specs else {})),
+        }  # fmt: skip
+        store.publish_changes(
+            RunRecord(run_id, started, now(), "incremental", ctx.matching_print,
+                      model.to_json(), metrics),
+            deletes, inserts, redirects_table(assignment.redirects, started, run_id),
+            quarantine, pause=ctx.pause,
+        )  # fmt: skip
+    n_records = engine.n_records
+    engine.close()
+    customers, tied = store.counts()
+    return RunSummary(
+        run_id=run_id,
+        kind="incremental",
+        sources=_source_counts(ctx, loaded, event_counts),
+        records=n_records,
+        customers=customers,
+        new_customers=len(assignment.new_ids),
+        redirects=redirect_counts,
+        ids_changed=ids_changed,
+        events=tied,
+        quarantined=quarantine.num_rows,
+        timings=timings,
+        model_reused=True,
+        unchanged=[s.name for s in [*config.people, *config.events]
+                   if not _changed(ctx, s.name)],
+    )  # fmt: skip
+
+
+def _cluster_affected(
+    engine: Engine,
+    affected: npt.NDArray[np.int64],
+    threshold: float,
+    min_mean_probability: float,
+    prior_weight: float,
+) -> npt.NDArray[np.int64]:
+    """Cluster the affected records alone; return each one's label (its cluster's smallest
+    record index, as a full run names clusters)."""
+    n = engine.n_records
+    local = np.full(n, -1, dtype=np.int64)
+    local[affected] = np.arange(len(affected), dtype=np.int64)
+    left, right = engine.linked_pairs(threshold)
+    inside = (local[left] >= 0) & (local[right] >= 0)
+
+    def pairs_within(component: npt.NDArray[np.int64]) -> PairsWithin:
+        spread = np.full(n, -1, dtype=np.int64)
+        spread[affected] = component
+        pw = engine.pairs_within(spread)
+        return PairsWithin(
+            local[pw.left], local[pw.right], pw.probability, pw.ruled, pw.conflict, pw.veto
+        )
+
+    cluster_of, _ = cluster(
+        len(affected),
+        (local[left[inside]], local[right[inside]]),
+        pairs_within,
+        threshold,
+        min_mean_probability,
+        prior_weight=prior_weight,
+    )
+    return affected[cluster_of]
+
+
+def _events(
+    ctx: RunContext,
+    engine: Engine,
+    names: list[str],
+    moved: list[tuple[str, str]],
+    stale: set[str],
+    points: pa.Table,
+    reread: set[str],
+) -> tuple[pa.Table, pa.Table, list[pa.Table], list[SourceCount]]:
+    """Events of changed sources tied afresh; stored events whose person key moved tied again.
+
+    A person key moved when its record changed customer (`moved`) or its contact value was
+    held by a customer whose contact points are rebuilt (`stale`).
+    """
+    store = ctx.store
+    old_points = store.matching("contact_points", _ids_table(stale), columns="t.kind, t.value")
+    values = (
+        pa.concat_tables([old_points, points.select(["kind", "value"])])
+        .group_by(["kind", "value"])
+        .aggregate([])
+    )
+    # A changed event source may name any contact value; otherwise only the moved ones.
+    others = store.table("contact_points") if reread else store.matching("contact_points", values)
+    others = others.filter(
+        pc.invert(pc.is_in(others.column("customer_id"), pa.array(sorted(stale), pa.string())))
+    )
+    engine.set_contact_points(pa.concat_tables([others, points.cast(others.schema)]))
+
+    ties = pa.concat_tables(
+        [
+            pa.table({"tie_kind": pa.array(["record"] * len(moved), pa.string()),
+                      "tie_value": pa.array([f"{s}:{r}" for s, r in moved], pa.string())}),
+            values.rename_columns(["tie_kind", "tie_value"]),
+        ]
+    )  # fmt: skip
+    unread = [s.name for s in ctx.config.events if s.name not in reread]
+    stored = store.matching("events", ties).filter(
+        pc.field("source").isin(pa.array(unread, pa.string()))
+    )
+    retied = engine.retie_events(stored)
+    events, quarantined, counts = tie_events(ctx.root, ctx.config, engine, names, only=reread)
+    untied = retied.filter(pc.is_valid(retied.column("reason")))
+    if untied.num_rows:
+        quarantined.append(
+            pa.table(
+                {
+                    "source": untied.column("source"),
+                    "line": pa.nulls(untied.num_rows, pa.int64()),
+                    "row_number": pa.nulls(untied.num_rows, pa.int64()),
+                    "reason": untied.column("reason"),
+                    "raw": untied.column("event_id"),
+                }
+            )
+        )
+    return events, retied, quarantined, counts
+
+
+def _concat_keys(a: pa.Table, b: pa.Table) -> pa.Table:
+    return pa.concat_tables([a.cast(b.schema), b])
+
+
+def _mappings_of(loaded: list[LoadedSource], mappings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        s.spec.name: {m.column: m.field for m in mappings[s.spec.name]
+                      if m.kind is not FieldKind.IGNORE}
+        for s in loaded
+    }  # fmt: skip
+
+
+def _source_counts(
+    ctx: RunContext, loaded: list[LoadedSource], event_counts: list[SourceCount]
+) -> list[SourceCount]:
+    """Counts of the sources read; the store's counts for those an incremental run skipped."""
+    read = {s.spec.name: s for s in loaded}
+    by_event = {c.name: c for c in event_counts}
+    stored = ctx.store.source_counts()
+    out = []
+    for source in ctx.config.people:
+        s = read.get(source.name)
+        if s is not None:
+            out.append(SourceCount(source.name, "people", s.total, s.accepted, len(s.quarantined)))
+        else:
+            n = stored.get(("people", source.name), 0)
+            out.append(SourceCount(source.name, "people", n, n, 0, unchanged=True))
+    for event_source in ctx.config.events:
+        c = by_event.get(event_source.name)
+        if c is not None:
+            out.append(c)
+        else:
+            n = stored.get(("events", event_source.name), 0)
+            out.append(SourceCount(event_source.name, "events", n, n, 0, unchanged=True))
+    return out

@@ -1,0 +1,111 @@
+"""What one run of a project knows and leaves behind for the next: its context, its summary,
+and the state it records with the run (fields, blocking rules, sources' file states) so that
+the next run can be incremental."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from c360.engines.base import BlockingRule
+from c360.model import FieldKind
+from c360.progress import Reporter
+from c360.project.config import ProjectConfig
+from c360.project.events import SourceCount
+from c360.project.steps import file_states, fingerprint, sources_fingerprint
+from c360.resolve.fellegi_sunter import MatchModel
+from c360.store import DuckDBStore, RunRecord
+
+__all__ = [
+    "RunContext",
+    "RunSummary",
+    "blocking_of",
+    "customer_times",
+    "links_of",
+    "new_run_id",
+    "state_metrics",
+]
+
+
+@dataclass
+class RunContext:
+    root: Path
+    config: ProjectConfig
+    store: DuckDBStore
+    last: RunRecord | None
+    model: MatchModel | None  # the last run's, when it still fits the settings
+    matching_print: str
+    reporter: Reporter
+    pause: Callable[[str], None] | None
+    # Taken before anything is read: a file changed during the run is read again next time.
+    files: dict[str, list[int] | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.files:
+            self.files = file_states(self.root, self.config)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    sources: list[SourceCount]
+    records: int
+    customers: int
+    new_customers: int
+    redirects: dict[str, int]
+    ids_changed: int
+    events: int
+    quarantined: int
+    timings: dict[str, float] = field(default_factory=dict)
+    model_reused: bool = False
+    kind: str = "full"  # "full" | "incremental"
+    unchanged: list[str] = field(default_factory=list)  # sources an incremental run skipped
+
+
+def new_run_id(started: datetime) -> str:
+    return f"R-{started:%Y%m%dT%H%M%S}-{fingerprint(str(time.time_ns()))[:6]}"
+
+
+def state_metrics(
+    ctx: RunContext,
+    fields: Mapping[str, FieldKind],
+    blocking: list[BlockingRule],
+    mappings: Mapping[str, Mapping[str, str]],
+) -> dict[str, Any]:
+    """Recorded with a run: what the next run must find unchanged to be incremental
+    (`mappings`: per source, column → field)."""
+    return {
+        "fields": {f: k.value for f, k in fields.items()},
+        "mappings": {s: dict(m) for s, m in mappings.items()},
+        "blocking": [list(r.fields) for r in blocking],
+        "sources_print": sources_fingerprint(ctx.config),
+        "files": ctx.files,
+    }
+
+
+def blocking_of(run: RunRecord) -> list[BlockingRule] | None:
+    rules = run.metrics.get("blocking")
+    return None if rules is None else [BlockingRule(tuple(r)) for r in rules]
+
+
+def links_of(links: pa.Table) -> dict[tuple[str, str], str]:
+    """(source, record id) → customer ID, from a `links` table."""
+    keys = zip(
+        links.column("source").to_pylist(), links.column("record_id").to_pylist(), strict=True
+    )
+    return dict(zip(keys, links.column("customer_id").to_pylist(), strict=True))
+
+
+def customer_times(customers: pa.Table) -> tuple[dict[str, Any], dict[str, Any]]:
+    """When each customer ID was issued, and when its set of records last changed."""
+    ids = customers.column("customer_id").to_pylist()
+    return (
+        dict(zip(ids, customers.column("created_at").to_pylist(), strict=True)),
+        dict(zip(ids, customers.column("updated_at").to_pylist(), strict=True)),
+    )
