@@ -4,8 +4,11 @@
 
 Each run is its own `python -m c360 run` subprocess, timed with peak RSS from `os.wait4`. After
 each rerun the published links are compared with the previous ones: how many records changed
-customer ID. The "1% changed" step edits 1% of the CRM's rows (a new phone number and a newer
-modified date) before running again.
+customer ID. Two "1% changed" steps follow, each editing as many rows as 1% of all people
+records (a new phone number or email, and a newer modified date): first all in the CRM, then
+1% of the rows of every people source (so every people file is read again). After the last
+one, a copy of the project runs `--full` and the two are compared record by record: an
+incremental run must end in the customers a full run gives.
 """
 
 from __future__ import annotations
@@ -66,21 +69,42 @@ def _links(folder: Path) -> dict[tuple[str, str], str]:
     return {(s, r): c for s, r, c in rows}
 
 
-def _change_crm(folder: Path, share: float, seed: int) -> int:
-    """Give `share` of the CRM's rows a new phone number and a newer modified date."""
-    path = folder / "data" / "crm_contacts.csv"
+# People files: (file, updated-at column); a change sets a new phone (or email) and a newer date.
+_PEOPLE_FILES = {
+    "crm_contacts.csv": "modified_at",
+    "service_requesters.csv": "updated",
+    "marketing_subscribers.csv": "updated_at",
+    "shop_customers.csv": "last_login",
+}
+
+
+def _change(folder: Path, name: str, rows: int, seed: int) -> int:
+    """Give `rows` rows of one people file a new phone (or email) and a newer date."""
+    path = folder / "data" / name
     with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    header, body = rows[0], rows[1:]
-    phone, modified = header.index("phone"), header.index("modified_at")
+        table = list(csv.reader(fh))
+    header, body = table[0], table[1:]
+    modified = header.index(_PEOPLE_FILES[name])
     rng = random.Random(seed)
-    picked = rng.sample(range(len(body)), max(1, int(len(body) * share)))
+    picked = rng.sample(range(len(body)), min(len(body), max(1, rows)))
     for i in picked:
-        body[i][phone] = f"(212) {rng.randrange(200, 999)}-{rng.randrange(10_000):04d}"
+        if "phone" in header:
+            body[i][header.index("phone")] = (
+                f"(212) {rng.randrange(200, 999)}-{rng.randrange(10_000):04d}"
+            )
+        else:
+            body[i][header.index("email")] = f"changed.{rng.randrange(10**9)}@example.net"
         body[i][modified] = "2026-11-20T12:00:00Z"
     with path.open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([header, *body])
     return len(picked)
+
+
+def _partition(links: dict[tuple[str, str], str]) -> set[frozenset[tuple[str, str]]]:
+    groups: dict[str, set[tuple[str, str]]] = {}
+    for key, customer in links.items():
+        groups.setdefault(customer, set()).add(key)
+    return {frozenset(g) for g in groups.values()}
 
 
 def main() -> None:
@@ -124,21 +148,50 @@ def main() -> None:
     print(
         f"no-change rerun: {again_wall:.1f}s, peak {again_peak:,.0f} MiB, IDs changed: {unchanged_ids}"
     )
-    changed = _change_crm(folder, 0.01, args.seed)
-    inc_wall, inc_peak, _ = _peak_mib(folder)
-    third = _links(folder)
-    moved = sum(1 for k, v in second.items() if third.get(k) != v)
-    print(f"1% changed ({changed:,} CRM rows): {inc_wall:.1f}s, peak {inc_peak:,.0f} MiB ({inc_wall / full_wall:.0%} of the"
-          f" full run), records that changed customer: {moved}")  # fmt: skip
     results |= {
         "generate_s": round(generated, 1),
         "full_run_s": round(full_wall, 1), "full_run_peak_mib": round(full_peak),
         "rerun_s": round(again_wall, 1), "rerun_peak_mib": round(again_peak),
         "rerun_ids_changed": unchanged_ids,
-        "changed_rows": changed, "changed_run_s": round(inc_wall, 1),
-        "changed_run_peak_mib": round(inc_peak),
-        "changed_run_ratio": round(inc_wall / full_wall, 3), "changed_records_moved": moved,
     }  # fmt: skip
+    one_percent = records // 100
+    sizes = {name: sum(1 for _ in (folder / "data" / name).open(encoding="utf-8")) - 1
+             for name in _PEOPLE_FILES}  # fmt: skip
+    steps = {
+        "crm": {"crm_contacts.csv": one_percent},
+        "every_source": {name: n // 100 for name, n in sizes.items()},
+    }
+    before = second
+    for label, plan in steps.items():
+        changed = sum(
+            _change(folder, name, n, args.seed + i) for i, (name, n) in enumerate(plan.items())
+        )
+        wall, peak, out = _peak_mib(folder)
+        after = _links(folder)
+        moved = sum(1 for k, v in before.items() if after.get(k) != v)
+        kind = "incremental" if "(incremental)" in out else "full"
+        print(f"1% changed ({label}: {changed:,} rows): {kind} run {wall:.1f}s, peak {peak:,.0f} MiB"
+              f" ({wall / full_wall:.1%} of the full run), records that changed customer: {moved}")  # fmt: skip
+        results[f"changed_{label}"] = {
+            "rows": changed, "kind": kind, "run_s": round(wall, 1), "peak_mib": round(peak),
+            "ratio": round(wall / full_wall, 3), "records_moved": moved,
+        }  # fmt: skip
+        before = after
+    copy = folder.with_name(folder.name + "-full")
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("c360.duckdb*", ".c360*"))
+    shutil.copy2(folder / "c360.duckdb", copy / "c360.duckdb")
+    # A full run on top of the incremental run's state, with the same data and model: if the
+    # incremental run ended where a full run would, it changes no record's customer.
+    wall, peak, _ = _peak_mib(copy, "--full")
+    full_links = _links(copy)
+    same = _partition(full_links) == _partition(before)
+    differ = sum(1 for k, v in before.items() if full_links.get(k) != v)
+    print(f"--full over the same data: {wall:.1f}s; same customers as the incremental run: {same}"
+          f" (records with another customer ID: {differ})")  # fmt: skip
+    results["full_check"] = {"run_s": round(wall, 1), "same_customers": same, "ids_differ": differ}
+    shutil.rmtree(copy)
     out_file = REPO / "bench" / "out" / f"project-{args.people}.json"
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(results, indent=2))

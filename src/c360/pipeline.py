@@ -76,6 +76,9 @@ class JobSpec:
     # did: the blocking rules it chose and the term frequencies (`field, value, tf`).
     blocking_rules: list[BlockingRule] | None = None
     term_frequencies: pa.Table | None = None
+    # An incremental run's stored records per source (`_id`, `_hash`): rows whose content is
+    # unchanged are dropped before standardisation (their ids and positions are kept).
+    known: dict[str, pa.Table] | None = None
     # Where standardised values are cached between runs (a project folder's), if anywhere.
     cache_dir: Path | None = None
 
@@ -226,6 +229,12 @@ def _standardize(
         s.spec.name: plan_columns(mappings[s.spec.name], spec.config, partial(values_of, s.table))
         for s in sources
     }
+    if spec.known is not None:
+        # Planned on every row (as a full run plans), standardised only where rows changed.
+        for s in sources:
+            if s.spec.name in spec.known:
+                engine.drop_unchanged(s.table, s.spec.id_column, spec.known[s.spec.name])
+        distinct.clear()
     for s in sources:
         for p in plans[s.spec.name]:
             values_of(s.table, p.mapping.column)

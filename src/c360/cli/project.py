@@ -94,11 +94,15 @@ def print_summary(summary: RunSummary) -> None:
     for col in ("source", "kind", "rows", "used", "quarantined"):
         table.add_column(col, justify="left" if col in ("source", "kind") else "right")
     for s in summary.sources:
-        table.add_row(s.name, s.kind, f"{s.rows:,}", f"{s.used:,}", f"{s.quarantined:,}")
+        if s.unchanged:
+            table.add_row(s.name, s.kind, "[dim]unchanged[/]", f"[dim]{s.used:,}[/]", "[dim]—[/]")
+        else:
+            table.add_row(s.name, s.kind, f"{s.rows:,}", f"{s.used:,}", f"{s.quarantined:,}")
     console.print(table)
     r = summary.redirects
     console.print(
-        f"[bold green]Published[/] {summary.run_id}: {summary.records:,} records →"
+        f"[bold green]Published[/] {summary.run_id} ({summary.kind}):"
+        f" {summary.records:,} records →"
         f" [bold]{summary.customers:,}[/] customers ({summary.records - summary.customers:,}"
         f" duplicates merged; {summary.new_customers:,} new customers; IDs changed:"
         f" {summary.ids_changed:,}; redirects: {r.get('merge', 0)} merge, {r.get('split', 0)}"
@@ -115,7 +119,12 @@ def print_summary(summary: RunSummary) -> None:
 def run(
     project: ProjectDir = Path("."),
     retrain: Annotated[
-        bool, typer.Option("--retrain", help="Train a new model instead of the last run's.")
+        bool,
+        typer.Option("--retrain", help="Train a new model instead of the last run's (a full run)."),
+    ] = False,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Recompute everything instead of only what changed."),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -123,6 +132,9 @@ def run(
 
     A run publishes completely or not at all. The model of the last run is reused unless the
     matching settings changed or --retrain is given, so a rerun on the same data changes no ID.
+    With the model reused, a run is incremental: only sources whose file changed are read
+    again (SQL sources always are), only new, changed and deleted records are compared, and
+    only the customers they touch are rebuilt; the result is the one a --full run gives.
     """
     import os
 
@@ -142,6 +154,7 @@ def run(
         project,
         RichReporter(console, quiet=quiet),
         retrain=retrain,
+        full=full,
         pause=pause if pause_at else None,
     )
     print_summary(summary)

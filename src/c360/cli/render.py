@@ -27,6 +27,7 @@ from c360.pipeline import (
     Standardized,
 )
 from c360.progress import Advance
+from c360.project.incremental import FullRunNeeded
 from c360.resolve.levels import level_label
 
 __all__ = ["RichReporter", "render_explanation"]
@@ -74,6 +75,8 @@ class RichReporter:
                 self._blocking(value)
             case ModelTrained():
                 self._model(value)
+            case FullRunNeeded(reason=reason):
+                self.console.print(f"  [dim]full run: {reason}[/]")
             case Clustered(records=r, clusters=c, links=links, stats=stats):
                 self.console.print(
                     f"  {r:,} records → [bold]{c:,}[/] clusters ({r - c:,} duplicates merged;"

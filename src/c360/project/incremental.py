@@ -150,9 +150,10 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
             specs.append(spec)
             sql_quarantine += [(source.name, row, reason) for row, reason in quarantined]
     if specs:
+        known = store.known_records([s.name for s in reread])
         job = prepare_job(
             JobSpec(sources=specs, mode="link", config=job_config(config), keep_raw=True,
-                    model=model, cache_dir=root / CACHE_DIR),
+                    model=model, cache_dir=root / CACHE_DIR, known=known),
             reporter,
         )  # fmt: skip
         timings |= job.timings
@@ -182,7 +183,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
     with timed(timings, "compare"), reporter.step("Comparing what changed"):
         previous = store.match_records()
         assert previous is not None
-        deleted = engine.rebase(previous, names, [s.name for s in reread])
+        deleted = engine.rebase(previous, names, [(s.spec.name, s.table) for s in loaded])
         del previous
         changed = engine.dirty_count()
         decided = decided_pairs(engine, names, store.decisions())

@@ -160,6 +160,16 @@ class DuckDBStore:
             return None
         return self._con.sql(f"SELECT * FROM {MATCH_RECORDS}").to_arrow_table()
 
+    def known_records(self, sources: Sequence[str]) -> dict[str, pa.Table]:
+        """Per source, its stored records' ids and content hashes (`_id`, `_hash`)."""
+        out = {}
+        for source in sources:
+            out[source] = self._con.sql(
+                "SELECT record_id AS _id, content_hash AS _hash FROM records WHERE source = ?",
+                params=[source],
+            ).to_arrow_table()
+        return out
+
     def _has_table(self, name: str) -> bool:
         return bool(
             self._con.execute(

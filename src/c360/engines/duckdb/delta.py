@@ -77,14 +77,15 @@ def rebase(
     con: duckdb.DuckDBPyConnection,
     previous: pa.Table,
     sources: Sequence[str],
-    reread: Sequence[str],
+    reread: Sequence[tuple[str, str]],
 ) -> pa.Table:
     """Make `records` every current record; return the deleted ones as (source, record_id).
 
-    `records` holds the fresh rows of the `reread` sources (local `_src` indexes in the order
-    of `reread`); `previous` is the store's `match_records`. `sources` is the project's
-    people sources in order: `_src` becomes an index into it, and `_rid` is numbered by
-    (`_src`, `_row`) as in a full run.
+    `reread` names the sources read again, with their tables: `records` holds the rows of
+    those whose content changed (or is new), with local `_src` indexes, and `seen_<table>`
+    every row's id and position (`drop_unchanged`). `previous` is the store's
+    `match_records`. `sources` is the project's people sources in order: `_src` becomes an
+    index into it, and `_rid` is numbered by (`_src`, `_row`) as in a full run.
     """
     con.register("previous_in", previous)
     con.execute("CREATE OR REPLACE TABLE previous AS SELECT * FROM previous_in")
@@ -99,27 +100,36 @@ def rebase(
             "CREATE OR REPLACE TABLE fresh AS SELECT s.name AS source, r.* EXCLUDE (_rid, _src)"
             " FROM records r JOIN sources s USING (_src)"
         )
+        seen = " UNION ALL ".join(
+            f"SELECT {literal(name)} AS source, _id, _row FROM {quote('seen_' + table)}"
+            for name, table in reread
+        )
     else:
         con.execute("CREATE OR REPLACE TABLE fresh AS SELECT * FROM previous LIMIT 0")
+        seen = "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS _id, NULL::BIGINT AS _row LIMIT 0"
+    con.execute(f"CREATE OR REPLACE TABLE current_rows AS {seen}")
+    names = ", ".join(literal(name) for name, _ in reread) or "NULL"
     deleted = arrow(
         con,
         "SELECT p.source, p._id AS record_id FROM previous p"
-        " ANTI JOIN fresh f ON f.source = p.source AND f._id = p._id"
-        f" WHERE p.source IN ({', '.join(literal(s) for s in reread) or 'NULL'}) ORDER BY 1, 2",
+        " ANTI JOIN current_rows c ON c.source = p.source AND c._id = p._id"
+        f" WHERE p.source IN ({names}) ORDER BY 1, 2",
     )
-    kept = f"p.source NOT IN ({', '.join(literal(s) for s in reread)})" if reread else "true"
+    # Unchanged records come from the store, at the position their source has them now.
     con.execute(
         f"""
         CREATE OR REPLACE TABLE records AS
         SELECT (row_number() OVER (ORDER BY n._src, u._row) - 1)::BIGINT AS _rid,
                n._src::SMALLINT AS _src, u.* EXCLUDE (source)
         FROM (
-            SELECT f.*, (p._id IS NULL OR p._hash IS DISTINCT FROM f._hash) AS _changed,
-                   _changed AS _dirty, _changed OR p._row IS DISTINCT FROM f._row AS _rewrite
-            FROM fresh f LEFT JOIN previous p ON p.source = f.source AND p._id = f._id
+            SELECT f.*, true AS _changed, true AS _dirty, true AS _rewrite FROM fresh f
             UNION ALL BY NAME
-            SELECT p.*, false AS _changed, false AS _dirty, false AS _rewrite
-            FROM previous p WHERE {kept}
+            SELECT p.* REPLACE (coalesce(c._row, p._row) AS _row), false AS _changed,
+                   false AS _dirty, coalesce(c._row <> p._row, false) AS _rewrite
+            FROM previous p
+            LEFT JOIN current_rows c ON c.source = p.source AND c._id = p._id
+            ANTI JOIN fresh f ON f.source = p.source AND f._id = p._id
+            WHERE {f"p.source NOT IN ({names}) OR c._id IS NOT NULL" if reread else "true"}
         ) u JOIN sources_now n ON n.name = u.source
         ORDER BY n._src, u._row
         """
@@ -127,8 +137,8 @@ def rebase(
     if "_raw" not in {str(r[0]) for r in con.execute("DESCRIBE records").fetchall()}:
         con.execute("ALTER TABLE records ADD COLUMN _raw VARCHAR")  # no source was read again
     con.execute("CREATE OR REPLACE TABLE sources AS SELECT * FROM sources_now")
-    con.execute("DROP TABLE fresh")
-    con.execute("DROP TABLE sources_now")
+    for table in ("fresh", "sources_now", "current_rows"):
+        con.execute(f"DROP TABLE {table}")
     return deleted
 
 

@@ -156,6 +156,9 @@ class DuckDBEngine:
         )
         return self._n_records
 
+    def drop_unchanged(self, table: str, id_column: str | None, known: pa.Table) -> None:
+        records.drop_unchanged(self._con, table, id_column, known)
+
     def add_composite(self, field: str, parts: Sequence[str]) -> None:
         """A field made of others (an address of its parts), null when every part is."""
         joined = ", ".join(quote(p) for p in parts)
@@ -464,7 +467,9 @@ class DuckDBEngine:
 
     # --- incremental runs (SQL in `delta`) ----------------------------------------------------
 
-    def rebase(self, previous: pa.Table, sources: Sequence[str], reread: Sequence[str]) -> pa.Table:
+    def rebase(
+        self, previous: pa.Table, sources: Sequence[str], reread: Sequence[tuple[str, str]]
+    ) -> pa.Table:
         """`records` becomes every current record (see `delta.rebase`); returns the deleted."""
         deleted = delta.rebase(self._con, previous, sources, reread)
         (n,) = first_row(self._con.execute("SELECT count(*) FROM records")) or (0,)

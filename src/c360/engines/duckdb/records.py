@@ -7,12 +7,13 @@ import contextlib
 from collections.abc import Sequence
 
 import duckdb
+import pyarrow as pa
 
 from c360.engines.base import Lookup
 from c360.engines.duckdb.render import quote
 from c360.engines.duckdb.results import first_row
 
-__all__ = ["build_records", "exact_agreement"]
+__all__ = ["build_records", "drop_unchanged", "exact_agreement", "raw_row_sql"]
 
 
 def build_records(
@@ -56,10 +57,8 @@ def build_records(
         stamp = stamps[i]
         outputs["_updated_at"] = f"t.{quote(stamp)}" if stamp else "NULL::VARCHAR"
         if keep_raw:
-            columns = [str(r[0]) for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()]
-            packed = ", ".join(f"{quote(c)} := t.{quote(c)}" for c in columns if c != "_row")
-            outputs["_raw"] = f"CAST(to_json(struct_pack({packed})) AS VARCHAR)"
-            outputs["_hash"] = f"md5(CAST(to_json(struct_pack({packed})) AS VARCHAR))"
+            outputs["_raw"] = raw_row_sql(con, table)
+            outputs["_hash"] = f"md5({raw_row_sql(con, table)})"
         cols = ", ".join(f"{expr} AS {quote(name)}" for name, expr in outputs.items())
         selects.append(
             f"SELECT {i}::SMALLINT AS _src, t._row, {id_expr} AS _id"
@@ -82,6 +81,35 @@ def build_records(
             con.execute(f"ALTER TABLE records ADD COLUMN {quote(f)} VARCHAR")
     (n,) = first_row(con.execute("SELECT count(*) FROM records")) or (0,)
     return int(n)
+
+
+def raw_row_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """A source row (alias `t`) as JSON text: kept as the raw row, hashed for change detection."""
+    columns = [str(r[0]) for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()]
+    packed = ", ".join(f"{quote(c)} := t.{quote(c)}" for c in columns if c != "_row")
+    return f"CAST(to_json(struct_pack({packed})) AS VARCHAR)"
+
+
+def drop_unchanged(
+    con: duckdb.DuckDBPyConnection, table: str, id_column: str | None, known: pa.Table
+) -> None:
+    """Delete the rows of a source table whose content the store already holds.
+
+    `known` is (`_id`, `_hash`) of the stored records. Every row's id and position are kept
+    first in `seen_<table>` (`_id`, `_row`): an incremental run learns from it which records
+    are gone and which moved.
+    """
+    id_expr = f"t.{quote(id_column)}" if id_column else "CAST(t._row AS VARCHAR)"
+    seen = quote("seen_" + table)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {seen} AS SELECT {id_expr} AS _id, t._row FROM {quote(table)} t"
+    )
+    con.register("known_rows", known)
+    con.execute(
+        f"DELETE FROM {quote(table)} WHERE _row IN (SELECT t._row FROM {quote(table)} t"
+        f" JOIN known_rows k ON k._id = {id_expr} AND k._hash = md5({raw_row_sql(con, table)}))"
+    )
+    con.unregister("known_rows")
 
 
 def exact_agreement(
