@@ -40,6 +40,7 @@ from c360.project.events import CACHE_DIR, SourceCount, tie_events
 from c360.project.identity import assign_customer_ids
 from c360.project.sources import people_spec
 from c360.project.state import (
+    STATE_VERSION,
     RunContext,
     RunSummary,
     blocking_of,
@@ -81,11 +82,11 @@ def _why_full(ctx: RunContext) -> str | None:
     last = ctx.last
     assert last is not None
     metrics = last.metrics
-    if any(k not in metrics for k in ("fields", "blocking", "files", "mappings")):
-        return "the last run did not record what an incremental run needs"
+    if metrics.get("state_version") != STATE_VERSION:
+        return "the last run was made by another version of c360"
     if metrics.get("sources_print") != sources_fingerprint(ctx.config):
         return "sources or golden-record rules changed since the last run"
-    if ctx.store.match_records() is None:
+    if not ctx.store.has_match_records():
         return "the store has no match records yet"
     return None
 
@@ -180,22 +181,27 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
     threshold = jc.clustering.threshold
 
     # 2. Every current record; only pairs touching a changed one compared again.
-    with timed(timings, "compare"), reporter.step("Comparing what changed"):
-        previous = store.match_records()
-        assert previous is not None
-        deleted = engine.rebase(previous, names, [(s.spec.name, s.table) for s in loaded])
-        del previous
-        changed = engine.dirty_count()
-        decided = decided_pairs(engine, names, store.decisions())
-        engine.mark_dirty(sorted({x for pair in (*decided[0], *decided[1]) for x in pair}))
-        tf_fields = [c.field for c in jc.comparisons if c.term_frequency]
-        engine.add_term_frequencies(tf_fields, store.table("term_frequencies"))
-        flips = engine.mark_hot_key_flips(rules, jc.blocking.max_block_size)
-        candidates = engine.block_dirty(rules, jc.blocking.max_block_size, False)
-        engine.compare(jc.comparisons, [r.all for r in jc.rules], tf_fields)
-        score_pairs(engine, model, conflicts)
-        engine.restore_pairs(store.table("pairs"), rule_names)
-        engine.apply_decisions(*decided)
+    with reporter.step("Comparing what changed"):
+        with timed(timings, "load"):
+            previous = store.match_records()
+            assert previous is not None
+            # Stored records keep their term frequencies; the fresh ones look theirs up.
+            tf_fields = [c.field for c in jc.comparisons if c.term_frequency]
+            if loaded:
+                engine.add_term_frequencies(tf_fields, store.table("term_frequencies"))
+            deleted = engine.rebase(previous, names, [(s.spec.name, s.table) for s in loaded])
+            changed = engine.dirty_count()
+            decided = decided_pairs(engine, names, store.decisions())
+            engine.mark_dirty(sorted({x for pair in (*decided[0], *decided[1]) for x in pair}))
+        with timed(timings, "block"):
+            flips = engine.mark_hot_key_flips(rules, jc.blocking.max_block_size)
+            candidates = engine.block_dirty(rules, jc.blocking.max_block_size, False)
+        with timed(timings, "compare"):
+            engine.compare(jc.comparisons, [r.all for r in jc.rules], tf_fields)
+            score_pairs(engine, model, conflicts)
+        with timed(timings, "restore"):
+            engine.restore_pairs(store.table("pairs"), rule_names)
+            engine.apply_decisions(*decided)
 
     # 3. The customers those records can change, clustered again.
     with timed(timings, "cluster"), reporter.step("Clustering what changed"):

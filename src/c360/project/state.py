@@ -23,6 +23,7 @@ from c360.resolve.fellegi_sunter import MatchModel
 from c360.store import DuckDBStore, RunRecord
 
 __all__ = [
+    "STATE_VERSION",
     "RunContext",
     "RunSummary",
     "blocking_of",
@@ -31,6 +32,11 @@ __all__ = [
     "new_run_id",
     "state_metrics",
 ]
+
+
+# What a run records for the next one to be incremental; raised when that changes, so that
+# a store written by an earlier version is brought up to date by one full run.
+STATE_VERSION = 2
 
 
 @dataclass
@@ -81,6 +87,7 @@ def state_metrics(
     """Recorded with a run: what the next run must find unchanged to be incremental
     (`mappings`: per source, column → field)."""
     return {
+        "state_version": STATE_VERSION,
         "fields": {f: k.value for f, k in fields.items()},
         "mappings": {s: dict(m) for s, m in mappings.items()},
         "blocking": [list(r.fields) for r in blocking],

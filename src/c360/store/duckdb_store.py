@@ -170,6 +170,9 @@ class DuckDBStore:
             ).to_arrow_table()
         return out
 
+    def has_match_records(self) -> bool:
+        return self._has_table(MATCH_RECORDS)
+
     def _has_table(self, name: str) -> bool:
         return bool(
             self._con.execute(

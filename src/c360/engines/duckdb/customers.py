@@ -326,17 +326,23 @@ def store_links(
     """Record → customer with the evidence: the strongest pair that holds it there (with
     `affected_only`, the records of an incremental run's `affected_now`)."""
     where = "WHERE r._rid IN (SELECT _rid FROM affected_now)" if affected_only else ""
+    pairs = (
+        "(SELECT * FROM scored WHERE l IN (SELECT _rid FROM affected_now)"
+        " OR r IN (SELECT _rid FROM affected_now))"
+        if affected_only
+        else "scored"
+    )
     _register_rule_names(con, rule_names)
     result = arrow(
         con,
         f"""
         WITH same AS (
             SELECT s.l AS rid, s.r AS other, s.match_weight, s.match_probability, s.match_rule
-            FROM scored s JOIN customer_of a ON a.rid = s.l JOIN customer_of b ON b.rid = s.r
+            FROM {pairs} s JOIN customer_of a ON a.rid = s.l JOIN customer_of b ON b.rid = s.r
             WHERE a.customer_id = b.customer_id AND NOT coalesce(s.veto, false)
             UNION ALL
             SELECT s.r, s.l, s.match_weight, s.match_probability, s.match_rule
-            FROM scored s JOIN customer_of a ON a.rid = s.l JOIN customer_of b ON b.rid = s.r
+            FROM {pairs} s JOIN customer_of a ON a.rid = s.l JOIN customer_of b ON b.rid = s.r
             WHERE a.customer_id = b.customer_id AND NOT coalesce(s.veto, false)
         ),
         best AS (

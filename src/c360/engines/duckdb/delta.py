@@ -52,10 +52,10 @@ STORED_EXCLUDE = ("_rid", "_src", "_raw", "_dirty", "_changed", "_rewrite")
 
 
 def stored_records(con: duckdb.DuckDBPyConnection, rewrite_only: bool = False) -> pa.Table:
-    """`records` as the store keeps it for the next run: source by name, no engine columns
-    (`rewrite_only`: the rows an incremental run must write again)."""
+    """`records` as the store keeps it for the next run: source by name, no engine columns,
+    term frequencies kept (`rewrite_only`: the rows an incremental run must write again)."""
     columns = [str(r[0]) for r in con.execute("DESCRIBE records").fetchall()]
-    keep = [c for c in columns if c not in STORED_EXCLUDE and not c.endswith("__tf")]
+    keep = [c for c in columns if c not in STORED_EXCLUDE]
     cols = ", ".join(f"r.{quote(c)}" for c in keep)
     where = " WHERE r._rewrite" if rewrite_only else ""
     return arrow(
@@ -87,9 +87,7 @@ def rebase(
     `match_records`. `sources` is the project's people sources in order: `_src` becomes an
     index into it, and `_rid` is numbered by (`_src`, `_row`) as in a full run.
     """
-    con.register("previous_in", previous)
-    con.execute("CREATE OR REPLACE TABLE previous AS SELECT * FROM previous_in")
-    con.unregister("previous_in")
+    con.register("previous", previous)  # scanned in place: the caller keeps it alive
     con.execute(
         "CREATE OR REPLACE TABLE sources_now AS SELECT * FROM"
         " (SELECT unnest(?) AS name, unnest(range(?)) AS _src)",
@@ -109,6 +107,13 @@ def rebase(
         seen = "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS _id, NULL::BIGINT AS _row LIMIT 0"
     con.execute(f"CREATE OR REPLACE TABLE current_rows AS {seen}")
     names = ", ".join(literal(name) for name, _ in reread) or "NULL"
+    # The stored versions of changed and deleted records: what the last run counted.
+    con.execute(
+        "CREATE OR REPLACE TABLE old_versions AS SELECT p.* FROM previous p"
+        " LEFT JOIN current_rows c ON c.source = p.source AND c._id = p._id"
+        " LEFT JOIN fresh f ON f.source = p.source AND f._id = p._id"
+        f" WHERE p.source IN ({names}) AND (c._id IS NULL OR f._id IS NOT NULL)"
+    )
     deleted = arrow(
         con,
         "SELECT p.source, p._id AS record_id FROM previous p"
@@ -155,32 +160,40 @@ def mark_hot_key_flips(
     con: duckdb.DuckDBPyConnection, rules: Sequence[BlockingRule], max_block_size: int
 ) -> int:
     """Dirty every record holding a key that crossed `max_block_size` (either way) since the
-    last run; return how many records that added."""
+    last run; return how many records that added.
+
+    Only keys of changed records (their new and stored versions) and of deleted ones can
+    have a new count: the last run's count is today's, less the new versions, plus the old.
+    """
     con.execute(
-        f"CREATE OR REPLACE TABLE blocking_keys AS SELECT _rid, _src, _dirty,"
+        f"CREATE OR REPLACE TABLE blocking_keys AS SELECT _rid, _src, _dirty, _changed,"
         f" {', '.join(_key_exprs(rules, 'records'))} FROM records"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE previous_keys AS SELECT"
-        f" {', '.join(_key_exprs(rules, 'previous'))} FROM previous"
+        f"CREATE OR REPLACE TEMP TABLE old_keys AS SELECT"
+        f" {', '.join(_key_exprs(rules, 'old_versions'))} FROM old_versions"
     )
     cap = int(max_block_size)
     flips = []
     for k, _ in enumerate(rules):
         flips.append(
             f"""
-            SELECT coalesce(a.k, b.k) AS k, {k} AS rule FROM
-                (SELECT k{k} AS k, count(*) AS n FROM blocking_keys WHERE k{k} IS NOT NULL GROUP BY 1) a
-            FULL JOIN
-                (SELECT k{k} AS k, count(*) AS n FROM previous_keys WHERE k{k} IS NOT NULL GROUP BY 1) b
-            ON a.k = b.k
-            WHERE (coalesce(a.n, 0) > {cap}) <> (coalesce(b.n, 0) > {cap})
+            SELECT * FROM (
+                WITH t AS (
+                    SELECT k{k} AS k FROM blocking_keys WHERE _changed AND k{k} IS NOT NULL
+                    UNION SELECT k{k} FROM old_keys WHERE k{k} IS NOT NULL
+                )
+                SELECT t.k, {k} AS rule FROM t
+                LEFT JOIN (SELECT bk.k{k} AS k, count(*) AS n, count(*) FILTER (WHERE bk._changed) AS c
+                           FROM blocking_keys bk SEMI JOIN t ON bk.k{k} = t.k GROUP BY 1) a ON a.k = t.k
+                LEFT JOIN (SELECT k{k} AS k, count(*) AS n FROM old_keys GROUP BY 1) b ON b.k = t.k
+                WHERE (coalesce(a.n, 0) > {cap})
+                   <> (coalesce(a.n, 0) - coalesce(a.c, 0) + coalesce(b.n, 0) > {cap})
+            )
             """
         )
     con.execute("CREATE OR REPLACE TEMP TABLE flipped AS " + " UNION ALL ".join(flips))
-    hit = " OR ".join(
-        f"(f.rule = {k} AND f.k = bk.k{k})" for k, _ in enumerate(rules)
-    )  # fmt: skip
+    hit = " OR ".join(f"(f.rule = {k} AND f.k = bk.k{k})" for k, _ in enumerate(rules))
     (n,) = first_row(
         con.execute(
             f"SELECT count(DISTINCT bk._rid) FROM blocking_keys bk JOIN flipped f ON {hit}"
@@ -192,9 +205,11 @@ def mark_hot_key_flips(
             f"UPDATE records SET _dirty = true WHERE _rid IN"
             f" (SELECT bk._rid FROM blocking_keys bk JOIN flipped f ON {hit})"
         )
-        con.execute("UPDATE blocking_keys SET _dirty = true FROM records r"
-                    " WHERE r._rid = blocking_keys._rid AND r._dirty")  # fmt: skip
-    con.execute("DROP TABLE previous_keys")
+        con.execute(
+            "UPDATE blocking_keys SET _dirty = true FROM records r"
+            " WHERE r._rid = blocking_keys._rid AND r._dirty"
+        )
+    con.execute("DROP TABLE old_keys")
     con.execute("DROP TABLE flipped")
     return int(n)
 
@@ -393,15 +408,21 @@ def sharing_flips(
     flips = []
     for f in fields:
         col = quote(f)
+        # Only a value an affected record holds now, or a changed or deleted one held before,
+        # can have a new count of customers.
+        values = (
+            f"SELECT r.{col} FROM records r SEMI JOIN affected_now a ON a._rid = r._rid"
+            f" WHERE r.{col} IS NOT NULL UNION SELECT {col} FROM old_versions WHERE {col} IS NOT NULL"
+        )
         flips.append(
             f"""
             SELECT {literal(f)} AS field, coalesce(a.v, b.v) AS v FROM
                 (SELECT r.{col} AS v, count(DISTINCT c.customer_id) AS n FROM records r
-                 JOIN customer_of c ON c.rid = r._rid WHERE r.{col} IS NOT NULL GROUP BY 1) a
+                 JOIN customer_of c ON c.rid = r._rid WHERE r.{col} IN ({values}) GROUP BY 1) a
             FULL JOIN
                 (SELECT p.{col} AS v, count(DISTINCT pl.customer_id) AS n FROM previous p
                  JOIN previous_links pl ON pl.source = p.source AND pl.record_id = p._id
-                 WHERE p.{col} IS NOT NULL GROUP BY 1) b
+                 WHERE p.{col} IN ({values}) GROUP BY 1) b
             ON a.v = b.v
             WHERE (coalesce(a.n, 0) > {int(max_sharing)}) <> (coalesce(b.n, 0) > {int(max_sharing)})
             """

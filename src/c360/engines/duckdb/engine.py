@@ -64,6 +64,7 @@ class DuckDBEngine:
         if temp_directory is not None:
             self._con.execute("SET temp_directory = ?", [temp_directory])
         self._n_records = 0
+        self._previous: pa.Table | None = None
 
     def _arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         return arrow(self._con, sql, params)
@@ -471,6 +472,7 @@ class DuckDBEngine:
         self, previous: pa.Table, sources: Sequence[str], reread: Sequence[tuple[str, str]]
     ) -> pa.Table:
         """`records` becomes every current record (see `delta.rebase`); returns the deleted."""
+        self._previous = previous  # registered, not copied: it must outlive the run
         deleted = delta.rebase(self._con, previous, sources, reread)
         (n,) = first_row(self._con.execute("SELECT count(*) FROM records")) or (0,)
         self._n_records = int(n)
