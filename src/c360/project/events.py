@@ -78,7 +78,7 @@ def tie_events(
             report = engine.read_file(path, table, format_of(path))
             rejected = [(r.line, r.reason, r.raw) for r in report.rejected]
         else:
-            rows, where, sql_bad = read_sql_rows(source, source.id)
+            rows, where, sql_bad, _ = read_sql_rows(source, source.id)
             report = engine.load_arrow(rows, table, where)
             rejected = [(None, reason, "") for _, reason in sql_bad]
         needed = [source.id, source.occurred_at, source.status, source.amount, *source.attributes,

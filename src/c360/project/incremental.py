@@ -3,8 +3,10 @@
 A run is incremental when the last run's model still fits (same matching settings, same
 sources and mappings, nothing asked for `--full`). It then
 
-1. reads again only the sources whose file changed (size or modification time; SQL sources
-   are always read) and finds, by content hash, the records that are new, changed or gone;
+1. reads again only the sources whose file changed (size or modification time); an SQL source
+   with an `updated_at` column is read by watermark (the rows updated since the last run, and
+   every id, to see which are gone), one without is read whole. Records are new, changed or
+   gone by content hash, and only new and changed rows are standardised;
 2. brings back the last run's records and scored pairs from the store, and compares only the
    pairs that touch a changed record (plus records whose blocking key crossed the hot-key cap,
    and the records of steward decisions), with the last run's model, blocking rules and term
@@ -38,7 +40,7 @@ from c360.pipeline import JobSpec, prepare_job
 from c360.progress import timed
 from c360.project.events import CACHE_DIR, SourceCount, tie_events
 from c360.project.identity import assign_customer_ids
-from c360.project.sources import people_spec
+from c360.project.sources import people_spec, source_ids
 from c360.project.state import (
     STATE_VERSION,
     RunContext,
@@ -144,12 +146,19 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
     sql_quarantine: list[tuple[str, int, str]] = []
     loaded: list[LoadedSource] = []
     engine: Engine
+    watermarks = dict(last.metrics.get("watermarks", {}))
+    ids_now: dict[str, list[str | None]] = {}
     with timed(timings, "read"):
         specs = []
         for source in reread:
-            spec, quarantined = people_spec(root, source)
-            specs.append(spec)
-            sql_quarantine += [(source.name, row, reason) for row, reason in quarantined]
+            since = watermarks.get(source.name) if source.sql and source.updated_at else None
+            read = people_spec(root, source, since)
+            specs.append(read.spec)
+            sql_quarantine += [(source.name, row, reason) for row, reason in read.quarantined]
+            watermarks[source.name] = read.watermark
+            if since is not None:
+                # Only rows updated since the last run were read: the ids tell what is gone.
+                ids_now[source.name] = source_ids(source)
     if specs:
         known = store.known_records([s.name for s in reread])
         job = prepare_job(
@@ -159,6 +168,9 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
         )  # fmt: skip
         timings |= job.timings
         engine, loaded = job.engine, job.sources
+        for s in loaded:
+            if s.spec.name in ids_now:
+                engine.set_seen(s.table, ids_now[s.spec.name])
         for name, mappings in job.mappings.items():
             now_mapped = {m.column: m.field for m in mappings if m.kind is not FieldKind.IGNORE}
             if now_mapped != last.metrics["mappings"].get(name):
@@ -298,6 +310,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
             "timings": timings,
             **state_metrics(ctx, fields, rules, dict(last.metrics["mappings"])
                             | _mappings_of(loaded, job.mappings if specs else {})),
+            "watermarks": watermarks,
         }  # fmt: skip
         store.publish_changes(
             RunRecord(run_id, started, now(), "incremental", ctx.matching_print,

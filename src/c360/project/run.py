@@ -99,11 +99,12 @@ def _run_full(ctx: RunContext) -> RunSummary:
     started = now()
     timings: dict[str, float] = {}
     with timed(timings, "read"):
-        specs, sql_quarantine = [], []
+        specs, sql_quarantine, watermarks = [], [], {}
         for source in config.people:
-            spec, quarantined = people_spec(root, source)
-            specs.append(spec)
-            sql_quarantine += [(source.name, row, reason) for row, reason in quarantined]
+            read = people_spec(root, source)
+            specs.append(read.spec)
+            sql_quarantine += [(source.name, row, reason) for row, reason in read.quarantined]
+            watermarks[source.name] = read.watermark
     reused = model is not None and last is not None and "blocking" in last.metrics
     job_spec = JobSpec(
         sources=specs,
@@ -199,6 +200,7 @@ def _run_full(ctx: RunContext) -> RunSummary:
                 for name, maps in job.mappings.items()
             },
         ),
+        "watermarks": watermarks,
     }
     tf_fields = [c.field for c in model.comparisons if c.term_frequency]
     with timed(timings, "publish"), reporter.step("Publishing"):

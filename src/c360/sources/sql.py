@@ -119,6 +119,25 @@ def read_sql(
         engine.dispose()
 
 
+def read_ids(location: SqlLocation, *, source: str, id_column: str) -> list[str | None]:
+    """Every id the source holds now, in the order a full read returns rows (for a table, by
+    id): with a read by watermark, what tells an incremental run which records are gone."""
+    engine = _create_engine(location.url, source)
+    try:
+        with _connect(engine, source) as conn:
+            stmt, _ = _statement(conn, location, source, id_column, None, None)
+            column: sa.ColumnClause[Any] = sa.column(id_column)
+            if isinstance(stmt, sa.TextClause):
+                ids = sa.select(column).select_from(stmt.columns().subquery("c360_ids"))
+            else:
+                assert isinstance(stmt, sa.Select)
+                ids = sa.select(column).select_from(stmt.subquery("c360_ids")).order_by(column)
+            result = _execute(conn, ids, source, "read ids")
+            return [_text(v) for (v,) in result.fetchall()]
+    finally:
+        engine.dispose()
+
+
 def _create_engine(url_text: str, source: str) -> Engine:
     try:
         url = sa.make_url(url_text)
@@ -183,7 +202,9 @@ def _statement(
         table = _reflect(conn, location.table, source)
         columns = [c.name for c in table.columns]
         _require_columns(columns, id_column, updated_at, f"table {location.table!r}", source)
-        stmt = sa.select(table)
+        # In id order: a full read and an incremental one (by watermark, with `read_ids`)
+        # put every record at the same position.
+        stmt = sa.select(table).order_by(table.c[id_column])
         if updated_at is not None and since is not None:
             col = table.c[updated_at]
             stmt = stmt.where(col > sa.bindparam("since", _since_value(since, col, source)))

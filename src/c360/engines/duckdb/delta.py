@@ -127,7 +127,9 @@ def rebase(
         SELECT (row_number() OVER (ORDER BY n._src, u._row) - 1)::BIGINT AS _rid,
                n._src::SMALLINT AS _src, u.* EXCLUDE (source)
         FROM (
-            SELECT f.*, true AS _changed, true AS _dirty, true AS _rewrite FROM fresh f
+            SELECT f.* REPLACE (coalesce(c._row, f._row) AS _row), true AS _changed,
+                   true AS _dirty, true AS _rewrite
+            FROM fresh f LEFT JOIN current_rows c ON c.source = f.source AND c._id = f._id
             UNION ALL BY NAME
             SELECT p.* REPLACE (coalesce(c._row, p._row) AS _row), false AS _changed,
                    false AS _dirty, coalesce(c._row <> p._row, false) AS _rewrite

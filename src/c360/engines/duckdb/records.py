@@ -13,7 +13,7 @@ from c360.engines.base import Lookup
 from c360.engines.duckdb.render import quote
 from c360.engines.duckdb.results import first_row
 
-__all__ = ["build_records", "drop_unchanged", "exact_agreement", "raw_row_sql"]
+__all__ = ["build_records", "drop_unchanged", "exact_agreement", "raw_row_sql", "set_seen"]
 
 
 def build_records(
@@ -110,6 +110,16 @@ def drop_unchanged(
         f" JOIN known_rows k ON k._id = {id_expr} AND k._hash = md5({raw_row_sql(con, table)}))"
     )
     con.unregister("known_rows")
+
+
+def set_seen(con: duckdb.DuckDBPyConnection, table: str, ids: Sequence[str | None]) -> None:
+    """`seen_<table>` from a source's ids in full-read order, when only some rows were read."""
+    con.register("seen_in", pa.table({"_id": pa.array(list(ids), pa.string())}))
+    con.execute(
+        f"CREATE OR REPLACE TABLE {quote('seen_' + table)} AS"
+        " SELECT _id, (row_number() OVER () - 1)::BIGINT AS _row FROM seen_in WHERE _id IS NOT NULL"
+    )
+    con.unregister("seen_in")
 
 
 def exact_agreement(
