@@ -15,7 +15,7 @@ from c360.errors import ConfigError
 from c360.project.quality import link_quality
 from c360.project.run import run_project
 from c360.project.view import customer_view
-from c360.store import DuckDBStore
+from c360.store import DuckDBStore, Store
 
 __all__ = ["run_demo"]
 
@@ -35,7 +35,7 @@ def _prepare(folder: Path) -> None:
     (folder / MARKER).write_text("made by `c360 demo`; `c360 demo` may replace this folder\n")
 
 
-def _interesting_customer(store: DuckDBStore) -> str | None:
+def _interesting_customer(store: Store) -> str | None:
     rows = store.query(
         """
         WITH systems AS (

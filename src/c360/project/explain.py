@@ -9,7 +9,7 @@ from c360.explain_view import ExplainedPair
 from c360.project.config import ProjectConfig
 from c360.resolve.explain import explain_pair
 from c360.resolve.fellegi_sunter import MatchModel
-from c360.store import DuckDBStore
+from c360.store import Store
 
 __all__ = ["explain_in_store", "parse_record_key"]
 
@@ -21,9 +21,7 @@ def parse_record_key(text: str) -> tuple[str, str]:
     return source, record_id
 
 
-def explain_in_store(
-    store: DuckDBStore, config: ProjectConfig, left: str, right: str
-) -> ExplainedPair:
+def explain_in_store(store: Store, config: ProjectConfig, left: str, right: str) -> ExplainedPair:
     """Why two records are, or are not, one customer, as the last published run saw them."""
     run = store.last_run()
     if run is None or not run.model:

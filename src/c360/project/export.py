@@ -9,14 +9,14 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from c360.errors import ConfigError
-from c360.store import DuckDBStore
+from c360.store import Store
 
 __all__ = ["EXPORTS", "export_table"]
 
 EXPORTS = ("customers", "links", "events", "redirects")
 
 
-def _customers(store: DuckDBStore) -> pa.Table:
+def _customers(store: Store) -> pa.Table:
     """One row per customer: the golden record spread into columns."""
     fields = [r["field"] for r in store.query("SELECT DISTINCT field FROM golden ORDER BY field")]
     rows = store.query(
@@ -36,7 +36,7 @@ def _customers(store: DuckDBStore) -> pa.Table:
     return pa.table({c: [row.get(c) for row in wide.values()] for c in columns})
 
 
-def export_table(store: DuckDBStore, what: str, fmt: str, output: Path) -> int:
+def export_table(store: Store, what: str, fmt: str, output: Path) -> int:
     if what not in EXPORTS:
         raise ConfigError(f"cannot export {what!r}", hint=f"choose one of {', '.join(EXPORTS)}")
     if fmt not in ("csv", "parquet", "jsonl"):

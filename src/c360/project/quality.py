@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from c360.store import DuckDBStore
+from c360.store import Store
 
 __all__ = ["LinkQuality", "link_quality"]
 
@@ -48,7 +48,7 @@ def pairwise_quality(
     )
 
 
-def link_quality(store: DuckDBStore, truth_file: Path) -> LinkQuality:
+def link_quality(store: Store, truth_file: Path) -> LinkQuality:
     """Quality of the published links against a `source,record_id,person_id` CSV."""
     with truth_file.open(newline="", encoding="utf-8") as fh:
         truth = {(r["source"], r["record_id"]): r["person_id"] for r in csv.DictReader(fh)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from c360.store import DuckDBStore
+from c360.store import Store
 
 __all__ = ["ReviewPair", "borderline_pairs"]
 
@@ -18,7 +18,7 @@ class ReviewPair:
     same_customer: bool
 
 
-def borderline_pairs(store: DuckDBStore, threshold: float, limit: int) -> list[ReviewPair]:
+def borderline_pairs(store: Store, threshold: float, limit: int) -> list[ReviewPair]:
     """Undecided pairs ordered by how close their match weight is to the threshold's."""
     target = math.log2(threshold / (1 - threshold))
     rows = store.query(

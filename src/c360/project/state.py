@@ -20,7 +20,7 @@ from c360.project.config import ProjectConfig
 from c360.project.events import SourceCount
 from c360.project.steps import file_states, fingerprint, sources_fingerprint
 from c360.resolve.fellegi_sunter import MatchModel
-from c360.store import DuckDBStore, RunRecord
+from c360.store import RunRecord, Store
 
 __all__ = [
     "STATE_VERSION",
@@ -43,7 +43,7 @@ STATE_VERSION = 2
 class RunContext:
     root: Path
     config: ProjectConfig
-    store: DuckDBStore
+    store: Store
     last: RunRecord | None
     model: MatchModel | None  # the last run's, when it still fits the settings
     matching_print: str

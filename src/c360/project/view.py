@@ -15,7 +15,7 @@ from typing import Any
 from c360.config import StandardizeConfig
 from c360.errors import StoreError
 from c360.standardize import emails, names, phones
-from c360.store import DuckDBStore
+from c360.store import Store
 from c360.store.duckdb_store import now
 
 __all__ = ["CustomerView", "Insights", "customer_view", "find_customers"]
@@ -71,7 +71,7 @@ class CustomerView:
 
 
 def find_customers(
-    store: DuckDBStore,
+    store: Store,
     *,
     email: str | None = None,
     phone: str | None = None,
@@ -122,7 +122,7 @@ def find_customers(
     raise StoreError("give a customer ID, --email, --phone or --name")
 
 
-def _insights(store: DuckDBStore, customer_id: str, as_of: datetime) -> Insights:
+def _insights(store: Store, customer_id: str, as_of: datetime) -> Insights:
     (row,) = store.query(
         f"""
         SELECT
@@ -169,7 +169,7 @@ def _insights(store: DuckDBStore, customer_id: str, as_of: datetime) -> Insights
 
 
 def customer_view(
-    store: DuckDBStore, asked: str, *, timeline_limit: int = 50, as_of: datetime | None = None
+    store: Store, asked: str, *, timeline_limit: int = 50, as_of: datetime | None = None
 ) -> CustomerView:
     """Everything the store knows about the customer `asked` names (any ID ever issued)."""
     current, chain = store.resolve_id(asked)

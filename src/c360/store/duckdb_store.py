@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ import duckdb
 import pyarrow as pa
 
 from c360.errors import StoreError
+from c360.store.base import Decision, RunRecord
 
 __all__ = ["SCHEMA", "Decision", "DuckDBStore", "RunRecord"]
 
@@ -86,26 +86,6 @@ _REPLACED = {
 }
 # Written whole by a full run; its columns are the project's fields, so it is not in SCHEMA.
 MATCH_RECORDS = "match_records"
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    run_id: str
-    started_at: datetime
-    finished_at: datetime
-    kind: str
-    fingerprint: str
-    model: str
-    metrics: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Decision:
-    left: tuple[str, str]
-    right: tuple[str, str]
-    decision: str  # "link" | "unlink"
-    at: datetime
-    note: str = ""
 
 
 class DuckDBStore:
