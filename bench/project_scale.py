@@ -111,7 +111,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--people", type=int, default=500_000)
     parser.add_argument("--dir", type=Path)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=7, help="Seed of the generator.")
+    parser.add_argument(
+        "--change-seed", type=int,
+        help="Seed of the 1%% changes (default: --seed); give a new one with --reuse-data, or"
+        " the changes repeat those already applied to the reused files",
+    )  # fmt: skip
     parser.add_argument(
         "--reuse-data", action="store_true",
         help="Keep the generated files of an earlier run (its store and cache are removed).",

@@ -26,6 +26,7 @@ The result is the customers a full run with the same model would give (tested). 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,7 @@ from c360.project.state import (
     RunSummary,
     blocking_of,
     customer_times,
+    decisions_print,
     links_of,
     new_run_id,
     state_metrics,
@@ -141,6 +143,8 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
     events_reread = {s.name for s in config.events if _changed(ctx, s.name)}
     fields = {f: FieldKind(k) for f, k in last.metrics["fields"].items()}
     rules = blocking_of(last) or []
+    if not reread and not events_reread and decisions_print(store) == last.metrics.get("decisions"):
+        return _nothing_changed(ctx, started)
 
     # 1. The sources that changed, read and standardised.
     sql_quarantine: list[tuple[str, int, str]] = []
@@ -337,6 +341,42 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
         unchanged=[s.name for s in [*config.people, *config.events]
                    if not _changed(ctx, s.name)],
     )  # fmt: skip
+
+
+def _nothing_changed(ctx: RunContext, started: datetime) -> RunSummary:
+    """No source changed and no steward decided anything: a run that publishes only itself."""
+    last, model = ctx.last, ctx.model
+    assert last is not None and model is not None
+    run_id = new_run_id(started)
+    fields = {f: FieldKind(k) for f, k in last.metrics["fields"].items()}
+    metrics: dict[str, Any] = {
+        "changed_records": 0,
+        "deleted_records": 0,
+        "ids_changed": 0,
+        "redirects": {"merge": 0, "split": 0, "deleted": 0},
+        **state_metrics(ctx, fields, blocking_of(last) or [], last.metrics["mappings"]),
+        "watermarks": last.metrics.get("watermarks", {}),
+    }
+    ctx.store.publish_changes(
+        RunRecord(run_id, started, now(), "incremental", ctx.matching_print, model.to_json(),
+                  metrics),
+        [], {}, redirects_table([], started, run_id), quarantine_table(run_id, [], [], []),
+    )  # fmt: skip
+    customers, tied = ctx.store.counts()
+    return RunSummary(
+        run_id=run_id,
+        kind="incremental",
+        sources=_source_counts(ctx, [], []),
+        records=sum(n for (kind, _), n in ctx.store.source_counts().items() if kind == "people"),
+        customers=customers,
+        new_customers=0,
+        redirects=metrics["redirects"],
+        ids_changed=0,
+        events=tied,
+        quarantined=0,
+        model_reused=True,
+        unchanged=[s.name for s in [*ctx.config.people, *ctx.config.events]],
+    )
 
 
 def _cluster_affected(

@@ -28,6 +28,7 @@ __all__ = [
     "RunSummary",
     "blocking_of",
     "customer_times",
+    "decisions_print",
     "links_of",
     "new_run_id",
     "state_metrics",
@@ -93,7 +94,13 @@ def state_metrics(
         "blocking": [list(r.fields) for r in blocking],
         "sources_print": sources_fingerprint(ctx.config),
         "files": ctx.files,
+        "decisions": decisions_print(ctx.store),
     }
+
+
+def decisions_print(store: Store) -> str:
+    """Changes when a steward decides anything."""
+    return fingerprint([(d.left, d.right, d.decision, str(d.at)) for d in store.decisions()])
 
 
 def blocking_of(run: RunRecord) -> list[BlockingRule] | None:
