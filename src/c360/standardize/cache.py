@@ -8,6 +8,7 @@ correctness, and each file is replaced atomically (write, then rename).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -21,6 +22,15 @@ from c360.config import StandardizeConfig
 __all__ = ["LookupCache"]
 
 
+def _plan_key(plan: object) -> str:
+    """What of a plan decides the output: not why its column was detected as what it is (that
+    text follows the sampled values, which change with the data)."""
+    mapping = getattr(plan, "mapping", None)
+    if dataclasses.is_dataclass(plan) and mapping is not None and hasattr(mapping, "reason"):
+        plan = dataclasses.replace(plan, mapping=dataclasses.replace(mapping, reason=""))  # type: ignore[type-var]
+    return repr(plan)
+
+
 class LookupCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -29,9 +39,10 @@ class LookupCache:
         from c360 import __version__
 
         key = json.dumps(
-            {"plan": repr(plan), "settings": settings.model_dump(mode="json"), "v": __version__},
+            {"plan": _plan_key(plan), "settings": settings.model_dump(mode="json"),
+             "v": __version__},
             sort_keys=True,
-        )
+        )  # fmt: skip
         return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.parquet"
 
     def get(self, plan: object, settings: StandardizeConfig) -> pa.Table | None:

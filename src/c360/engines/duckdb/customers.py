@@ -80,13 +80,20 @@ def _order(g: GoldenField, source_rank: Mapping[int, int]) -> str:
     return f"{recent}, {tie}"
 
 
-def _not_shared(g: GoldenField) -> str:
+def _not_shared(g: GoldenField, only: pa.Array | None) -> str:
     if g.max_sharing is None:
         return ""
     f = quote(g.field)
+    # With `only`, just the values those customers hold (each still counted over everyone).
+    theirs = (
+        ""
+        if only is None
+        else f" AND x.{f} IN (SELECT z.{f} FROM records z JOIN customer_of w ON w.rid = z._rid"
+        " WHERE w.customer_id IN (SELECT customer_id FROM only_customers))"
+    )
     return (
         f" AND r.{f} NOT IN (SELECT x.{f} FROM golden_input x JOIN customer_of y ON y.rid = x._rid"
-        f" WHERE x.{f} IS NOT NULL GROUP BY x.{f}"
+        f" WHERE x.{f} IS NOT NULL{theirs} GROUP BY x.{f}"
         f" HAVING count(DISTINCT y.customer_id) > {int(g.max_sharing)})"
     )
 
@@ -137,7 +144,7 @@ def golden_records(
                     FROM golden_input r
                     JOIN customer_of c ON c.rid = r._rid
                     JOIN sources s ON s._src = r._src
-                    WHERE r.{quote(g.field)} IS NOT NULL{_not_shared(g)}{_only_clause(only)}
+                    WHERE r.{quote(g.field)} IS NOT NULL{_not_shared(g, only)}{_only_clause(only)}
                 )
             ) WHERE k = 1
             """
