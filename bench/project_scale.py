@@ -181,9 +181,11 @@ def main() -> None:
         "every_source": {name: n // 100 for name, n in sizes.items()},
     }
     before = second
-    for label, plan in steps.items():
+    base = args.change_seed if args.change_seed is not None else args.seed
+    for step, (label, plan) in enumerate(steps.items()):
+        seed = base + 10 * step
         changed = sum(
-            _change(folder, name, n, args.seed + i) for i, (name, n) in enumerate(plan.items())
+            _change(folder, name, n, seed + i) for i, (name, n) in enumerate(plan.items())
         )
         wall, peak, out = _peak_mib(folder)
         after = _links(folder)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute
+import pyarrow.compute as pc
 
 from c360.config import StandardizeConfig
 from c360.model import ColumnMapping, FieldKind
@@ -181,8 +182,11 @@ def _with_cache(
     known = [cache.get(plan, settings) for plan, _ in tasks]
     missing = []
     for (_plan, values), table in zip(tasks, known, strict=True):
-        seen = set(table.column("raw").to_pylist()) if table is not None else set()
-        missing.append([v for v in values if v not in seen])
+        wanted = pa.array(list(values), pa.string())
+        if table is not None:
+            seen = pc.is_in(wanted, value_set=table.column("raw"))
+            wanted = wanted.filter(pc.invert(seen))
+        missing.append(wanted.to_pylist())
         if progress is not None:
             progress(len(values) - len(missing[-1]))
     fresh = standardize_columns(
@@ -192,10 +196,18 @@ def _with_cache(
         workers,
     )
     out = []
+    # Two columns can share a cache file (same kind and options in two sources): a value new
+    # to both is added once.
+    added: dict[str, list[pa.Array]] = {}
     for (plan, values), table, new in zip(tasks, known, fresh, strict=True):
+        key, adding = cache.key(plan, settings), new
+        if added.get(key) and adding.num_rows:
+            before = pa.concat_arrays(added[key])
+            adding = adding.filter(pc.invert(pc.is_in(adding.column("raw"), value_set=before)))
+        if adding.num_rows:
+            cache.add(plan, settings, adding)
+            added.setdefault(key, []).append(adding.column("raw").combine_chunks())
         merged = pa.concat_tables([table, new]) if table is not None else new
-        if new.num_rows:
-            cache.put(plan, settings, merged)
         wanted = pa.array(list(values), pa.string())
         out.append(merged.filter(pa.compute.is_in(merged.column("raw"), value_set=wanted)))
     return out

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,6 +21,9 @@ import pyarrow.parquet as pq
 from c360.config import StandardizeConfig
 
 __all__ = ["LookupCache"]
+
+# Additions kept as separate files before they are merged into the base file.
+_MAX_PARTS = 16
 
 
 def _plan_key(plan: object) -> str:
@@ -35,6 +39,10 @@ class LookupCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def key(self, plan: object, settings: StandardizeConfig) -> str:
+        """Plans with the same key share what is cached."""
+        return self._path(plan, settings).stem
+
     def _path(self, plan: object, settings: StandardizeConfig) -> Path:
         from c360 import __version__
 
@@ -46,15 +54,42 @@ class LookupCache:
         return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.parquet"
 
     def get(self, plan: object, settings: StandardizeConfig) -> pa.Table | None:
-        path = self._path(plan, settings)
-        try:
-            return pq.read_table(path)
-        except (OSError, pa.ArrowInvalid):
-            return None  # missing or damaged: recompute
+        """Every value cached for this plan and settings (the base file and its additions)."""
+        base = self._path(plan, settings)
+        parts = [base, *sorted(base.parent.glob(f"{base.stem}+*.parquet"))]
+        tables = []
+        for path in parts:
+            try:
+                tables.append(pq.read_table(path))
+            except (OSError, pa.ArrowInvalid):
+                continue  # missing or damaged: those values are standardised again
+        return pa.concat_tables(tables) if tables else None
+
+    def add(self, plan: object, settings: StandardizeConfig, table: pa.Table) -> None:
+        """Cache newly standardised values: a small file beside the base one, so that a run
+        that saw a few new values does not rewrite the whole cache; past `_MAX_PARTS` they
+        are merged into the base file."""
+        base = self._path(plan, settings)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        parts = sorted(base.parent.glob(f"{base.stem}+*.parquet"))
+        if len(parts) >= _MAX_PARTS:
+            merged = self.get(plan, settings)
+            self._write(base, table if merged is None else pa.concat_tables([merged, table]))
+            for part in parts:
+                part.unlink(missing_ok=True)
+            return
+        self._write(base.with_name(f"{base.stem}+{time.time_ns()}-{os.getpid()}.parquet"), table)
 
     def put(self, plan: object, settings: StandardizeConfig, table: pa.Table) -> None:
-        path = self._path(plan, settings)
+        """Replace what is cached for this plan and settings."""
+        base = self._path(plan, settings)
         self.folder.mkdir(parents=True, exist_ok=True)
+        for part in base.parent.glob(f"{base.stem}+*.parquet"):
+            part.unlink(missing_ok=True)
+        self._write(base, table)
+
+    @staticmethod
+    def _write(path: Path, table: pa.Table) -> None:
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         pq.write_table(table, partial)
         partial.replace(path)
