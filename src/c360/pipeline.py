@@ -34,7 +34,7 @@ from c360.resolve.fellegi_sunter import MatchModel
 from c360.resolve.labels import read_labels
 from c360.resolve.levels import raw_field, roots_field
 from c360.sources.files import LoadedSource, SourceSpec, load_source
-from c360.standardize import standardize_columns
+from c360.standardize import ColumnPlan, standardize_columns
 from c360.standardize.cache import LookupCache
 from c360.standardize.plan import field_kinds, plan_columns
 
@@ -79,6 +79,9 @@ class JobSpec:
     # An incremental run's stored records per source (`_id`, `_hash`): rows whose content is
     # unchanged are dropped before standardisation (their ids and positions are kept).
     known: dict[str, pa.Table] | None = None
+    # Per source, the column plans of an earlier run, used instead of detecting and planning
+    # again: for a source read in part (by watermark), whose rows are not a fair sample.
+    plans: dict[str, list[ColumnPlan]] | None = None
     # Where standardised values are cached between runs (a project folder's), if anywhere.
     cache_dir: Path | None = None
 
@@ -138,6 +141,7 @@ class PreparedJob:
     n_records: int
     timings: dict[str, float] = field(default_factory=dict)
     blocking: list[BlockingRule] = field(default_factory=list)  # once chosen
+    plans: dict[str, list[ColumnPlan]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,9 @@ def _detect(
         )
     mappings = {}
     for s in sources:
+        if spec.plans is not None and s.spec.name in spec.plans:
+            mappings[s.spec.name] = [p.mapping for p in spec.plans[s.spec.name]]
+            continue
         sample = engine.sample_rows(s.table, _SAMPLE_ROWS)
         nulls = engine.null_counts(s.table, s.columns)
         rows = max(s.accepted, 1)
@@ -217,7 +224,7 @@ def _standardize(
     sources: list[LoadedSource],
     mappings: dict[str, list[ColumnMapping]],
     reporter: Reporter,
-) -> tuple[dict[str, FieldKind], int]:
+) -> tuple[dict[str, FieldKind], int, dict[str, list[ColumnPlan]]]:
     distinct: dict[tuple[str, str], list[str]] = {}
 
     def values_of(table: str, column: str) -> list[str]:
@@ -225,8 +232,11 @@ def _standardize(
             distinct[(table, column)] = engine.distinct_values(table, column).to_pylist()
         return distinct[(table, column)]
 
+    given = spec.plans or {}
     plans = {
-        s.spec.name: plan_columns(mappings[s.spec.name], spec.config, partial(values_of, s.table))
+        s.spec.name: given[s.spec.name]
+        if s.spec.name in given
+        else plan_columns(mappings[s.spec.name], spec.config, partial(values_of, s.table))
         for s in sources
     }
     if spec.known is not None:
@@ -279,7 +289,7 @@ def _standardize(
         engine.add_composite("address", parts)
         fields["address"] = FieldKind.ADDRESS
     reporter.event(Standardized(n, engine.flag_counts(lookups)))
-    return fields, n
+    return fields, n, plans
 
 
 def prepare_job(spec: JobSpec, reporter: Reporter, engine: Engine | None = None) -> PreparedJob:
@@ -291,9 +301,9 @@ def prepare_job(spec: JobSpec, reporter: Reporter, engine: Engine | None = None)
     with timed(timings, "detect"):
         mappings = _detect(spec, engine, sources, reporter)
     with timed(timings, "standardize"):
-        fields, n = _standardize(spec, engine, sources, mappings, reporter)
+        fields, n, plans = _standardize(spec, engine, sources, mappings, reporter)
     config = complete_config(spec.config, fields)
-    return PreparedJob(spec, engine, sources, mappings, config, fields, n, timings)
+    return PreparedJob(spec, engine, sources, mappings, config, fields, n, timings, plans=plans)
 
 
 def train_on_prepared(job: PreparedJob, reporter: Reporter) -> tuple[MatchModel, int]:

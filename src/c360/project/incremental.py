@@ -60,6 +60,8 @@ from c360.project.steps import (
     decided_pairs,
     golden_fields,
     job_config,
+    plans_from_json,
+    plans_to_json,
     quarantine_table,
     redirects_table,
     score_pairs,
@@ -151,6 +153,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
     loaded: list[LoadedSource] = []
     engine: Engine
     watermarks = dict(last.metrics.get("watermarks", {}))
+    stored_plans = plans_from_json(last.metrics.get("plans", {}))
     ids_now: dict[str, list[str | None]] = {}
     with timed(timings, "read"):
         specs = []
@@ -165,9 +168,11 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
                 ids_now[source.name] = source_ids(source)
     if specs:
         known = store.known_records([s.name for s in reread])
+        # A source read in part is mapped and planned as the last run did it on every row.
+        partial = {name: stored_plans[name] for name in ids_now if name in stored_plans}
         job = prepare_job(
             JobSpec(sources=specs, mode="link", config=job_config(config), keep_raw=True,
-                    model=model, cache_dir=root / CACHE_DIR, known=known),
+                    model=model, cache_dir=root / CACHE_DIR, known=known, plans=partial),
             reporter,
         )  # fmt: skip
         timings |= job.timings
@@ -315,6 +320,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
             **state_metrics(ctx, fields, rules, dict(last.metrics["mappings"])
                             | _mappings_of(loaded, job.mappings if specs else {})),
             "watermarks": watermarks,
+            "plans": plans_to_json(stored_plans | (job.plans if specs else {})),
         }  # fmt: skip
         store.publish_changes(
             RunRecord(run_id, started, now(), "incremental", ctx.matching_print,
@@ -356,6 +362,7 @@ def _nothing_changed(ctx: RunContext, started: datetime) -> RunSummary:
         "redirects": {"merge": 0, "split": 0, "deleted": 0},
         **state_metrics(ctx, fields, blocking_of(last) or [], last.metrics["mappings"]),
         "watermarks": last.metrics.get("watermarks", {}),
+        "plans": last.metrics.get("plans", {}),
     }
     ctx.store.publish_changes(
         RunRecord(run_id, started, now(), "incremental", ctx.matching_print, model.to_json(),

@@ -38,6 +38,7 @@ from c360.project.steps import (
     fingerprint,
     golden_fields,
     job_config,
+    plans_to_json,
     quarantine_table,
     redirects_table,
     score_pairs,
@@ -201,6 +202,7 @@ def _run_full(ctx: RunContext) -> RunSummary:
             },
         ),
         "watermarks": watermarks,
+        "plans": plans_to_json(job.plans),
     }
     tf_fields = [c.field for c in model.comparisons if c.term_frequency]
     with timed(timings, "publish"), reporter.step("Publishing"):

@@ -14,11 +14,12 @@ import pyarrow as pa
 
 from c360.config import ConflictConfig, JobConfig
 from c360.engines.base import Engine, GoldenField
-from c360.model import FieldKind
+from c360.model import ColumnMapping, FieldKind
 from c360.project.config import ProjectConfig
 from c360.project.identity import Redirect
 from c360.resolve.fellegi_sunter import MatchModel
 from c360.sources.files import LoadedSource
+from c360.standardize import ColumnPlan
 from c360.store import Decision
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "fingerprint",
     "golden_fields",
     "job_config",
+    "plans_from_json",
+    "plans_to_json",
     "quarantine_table",
     "redirects_table",
     "score_pairs",
@@ -209,3 +212,31 @@ def file_states(root: Path, config: ProjectConfig) -> dict[str, list[int] | None
         else:
             states[source.name] = None
     return states
+
+
+def plans_to_json(plans: Mapping[str, list[ColumnPlan]]) -> dict[str, list[dict[str, Any]]]:
+    """Column plans as a run records them (the reason text of detection is left out)."""
+    return {
+        source: [
+            {"column": p.mapping.column, "kind": p.mapping.kind.value, "field": p.mapping.field,
+             "split_full_name": p.split_full_name, "split_house_number": p.split_house_number,
+             "date_order": p.date_order}
+            for p in source_plans
+        ]
+        for source, source_plans in plans.items()
+    }  # fmt: skip
+
+
+def plans_from_json(data: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[ColumnPlan]]:
+    return {
+        source: [
+            ColumnPlan(
+                ColumnMapping(p["column"], FieldKind(p["kind"]), p["field"]),
+                split_full_name=p["split_full_name"],
+                split_house_number=p["split_house_number"],
+                date_order=p["date_order"],
+            )
+            for p in source_plans
+        ]
+        for source, source_plans in data.items()
+    }
