@@ -22,8 +22,9 @@ from c360.project.sources import read_sql_rows
 from c360.sources.files import format_of
 from c360.standardize import ColumnPlan, standardize_columns
 from c360.standardize.cache import LookupCache
+from c360.store import Store
 
-__all__ = ["CACHE_DIR", "SourceCount", "tie_events"]
+__all__ = ["CACHE_DIR", "SourceCount", "retie_moved_events", "tie_events"]
 
 CACHE_DIR = ".c360-cache/standardized"
 
@@ -138,3 +139,63 @@ def tie_events(
     )  # fmt: skip
     events = pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()
     return events, quarantined, counts
+
+
+def retie_moved_events(
+    root: Path,
+    config: ProjectConfig,
+    store: Store,
+    engine: Engine,
+    names: list[str],
+    moved: list[tuple[str, str]],
+    stale: set[str],
+    points: pa.Table,
+    reread: set[str],
+) -> tuple[pa.Table, pa.Table, list[pa.Table], list[SourceCount]]:
+    """For an incremental run: events of changed sources tied afresh, and stored events whose
+    person key moved tied again (returns those two, the quarantine and per-source counts).
+
+    A person key moved when its record changed customer (`moved`) or its contact value was
+    held by a customer whose contact points are rebuilt (`stale`).
+    """
+    customers = pa.table({"customer_id": pa.array(sorted(stale), pa.string())})
+    old_points = store.matching("contact_points", customers, columns="t.kind, t.value")
+    values = (
+        pa.concat_tables([old_points, points.select(["kind", "value"])])
+        .group_by(["kind", "value"])
+        .aggregate([])
+    )
+    # A changed event source may name any contact value; otherwise only the moved ones.
+    others = store.table("contact_points") if reread else store.matching("contact_points", values)
+    others = others.filter(
+        pc.invert(pc.is_in(others.column("customer_id"), pa.array(sorted(stale), pa.string())))
+    )
+    engine.set_contact_points(pa.concat_tables([others, points.cast(others.schema)]))
+
+    ties = pa.concat_tables(
+        [
+            pa.table({"tie_kind": pa.array(["record"] * len(moved), pa.string()),
+                      "tie_value": pa.array([f"{s}:{r}" for s, r in moved], pa.string())}),
+            values.rename_columns(["tie_kind", "tie_value"]),
+        ]
+    )  # fmt: skip
+    unread = [s.name for s in config.events if s.name not in reread]
+    stored = store.matching("events", ties).filter(
+        pc.field("source").isin(pa.array(unread, pa.string()))
+    )
+    retied = engine.retie_events(stored)
+    events, quarantined, counts = tie_events(root, config, engine, names, only=reread)
+    untied = retied.filter(pc.is_valid(retied.column("reason")))
+    if untied.num_rows:
+        quarantined.append(
+            pa.table(
+                {
+                    "source": untied.column("source"),
+                    "line": pa.nulls(untied.num_rows, pa.int64()),
+                    "row_number": pa.nulls(untied.num_rows, pa.int64()),
+                    "reason": untied.column("reason"),
+                    "raw": untied.column("event_id"),
+                }
+            )
+        )
+    return events, retied, quarantined, counts

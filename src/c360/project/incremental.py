@@ -32,14 +32,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from c360.engines import create_engine
 from c360.engines.base import Engine, PairsWithin
 from c360.model import FieldKind
 from c360.pipeline import JobSpec, prepare_job
 from c360.progress import timed
-from c360.project.events import CACHE_DIR, SourceCount, tie_events
+from c360.project.events import CACHE_DIR, SourceCount, retie_moved_events
 from c360.project.identity import assign_customer_ids
 from c360.project.sources import people_spec, source_ids
 from c360.project.state import (
@@ -259,8 +258,8 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
 
     stale = old_ids | rebuilt  # customers whose golden record and contact points are replaced
     with timed(timings, "events"), reporter.step("Tying events to customers"):
-        events, retied, event_quarantine, event_counts = _events(
-            ctx, engine, names, keys + gone, stale, points, events_reread
+        events, retied, event_quarantine, event_counts = retie_moved_events(
+            ctx.root, ctx.config, store, engine, names, keys + gone, stale, points, events_reread
         )
 
     run_id = new_run_id(started)
@@ -418,63 +417,6 @@ def _cluster_affected(
         prior_weight=prior_weight,
     )
     return affected[cluster_of]
-
-
-def _events(
-    ctx: RunContext,
-    engine: Engine,
-    names: list[str],
-    moved: list[tuple[str, str]],
-    stale: set[str],
-    points: pa.Table,
-    reread: set[str],
-) -> tuple[pa.Table, pa.Table, list[pa.Table], list[SourceCount]]:
-    """Events of changed sources tied afresh; stored events whose person key moved tied again.
-
-    A person key moved when its record changed customer (`moved`) or its contact value was
-    held by a customer whose contact points are rebuilt (`stale`).
-    """
-    store = ctx.store
-    old_points = store.matching("contact_points", _ids_table(stale), columns="t.kind, t.value")
-    values = (
-        pa.concat_tables([old_points, points.select(["kind", "value"])])
-        .group_by(["kind", "value"])
-        .aggregate([])
-    )
-    # A changed event source may name any contact value; otherwise only the moved ones.
-    others = store.table("contact_points") if reread else store.matching("contact_points", values)
-    others = others.filter(
-        pc.invert(pc.is_in(others.column("customer_id"), pa.array(sorted(stale), pa.string())))
-    )
-    engine.set_contact_points(pa.concat_tables([others, points.cast(others.schema)]))
-
-    ties = pa.concat_tables(
-        [
-            pa.table({"tie_kind": pa.array(["record"] * len(moved), pa.string()),
-                      "tie_value": pa.array([f"{s}:{r}" for s, r in moved], pa.string())}),
-            values.rename_columns(["tie_kind", "tie_value"]),
-        ]
-    )  # fmt: skip
-    unread = [s.name for s in ctx.config.events if s.name not in reread]
-    stored = store.matching("events", ties).filter(
-        pc.field("source").isin(pa.array(unread, pa.string()))
-    )
-    retied = engine.retie_events(stored)
-    events, quarantined, counts = tie_events(ctx.root, ctx.config, engine, names, only=reread)
-    untied = retied.filter(pc.is_valid(retied.column("reason")))
-    if untied.num_rows:
-        quarantined.append(
-            pa.table(
-                {
-                    "source": untied.column("source"),
-                    "line": pa.nulls(untied.num_rows, pa.int64()),
-                    "row_number": pa.nulls(untied.num_rows, pa.int64()),
-                    "reason": untied.column("reason"),
-                    "raw": untied.column("event_id"),
-                }
-            )
-        )
-    return events, retied, quarantined, counts
 
 
 def _concat_keys(a: pa.Table, b: pa.Table) -> pa.Table:
