@@ -49,6 +49,7 @@ __all__ = [
     "SourcesLoaded",
     "prepare_job",
     "run_job",
+    "score_pairs",
     "train_on_prepared",
 ]
 
@@ -358,6 +359,20 @@ def train_on_prepared(job: PreparedJob, reporter: Reporter) -> tuple[MatchModel,
     return model, candidates
 
 
+def score_pairs(engine: Engine, model: MatchModel, conflicts: Sequence[ConflictConfig]) -> None:
+    """Score the compared pairs with a model; a conflict holds at the 'else' level of each of
+    its comparisons."""
+    index = {c.field: i for i, c in enumerate(model.comparisons)}
+    engine.score(
+        model.prior_weight,
+        model.field_weights(),
+        [
+            [(index[f], len(model.comparisons[index[f]].levels)) for f in c.fields]
+            for c in conflicts
+        ],
+    )
+
+
 def _record_values(engine: Engine, rids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """Standardised values of some records, for scoring them in Python."""
     fields = [c for c in engine.record_columns() if not c.startswith("_")]
@@ -378,15 +393,7 @@ def run_job(spec: JobSpec, reporter: Reporter) -> JobResult:
     reporter.event(ModelTrained(model, conflicts, spec.model_input is not None))
 
     with timed(timings, "score"), reporter.step("Scoring pairs"):
-        index = {c.field: i for i, c in enumerate(model.comparisons)}
-        engine.score(
-            model.prior_weight,
-            model.field_weights(),
-            [
-                [(index[f], len(model.comparisons[index[f]].levels)) for f in c.fields]
-                for c in conflicts
-            ],
-        )
+        score_pairs(engine, model, conflicts)
 
     threshold = config.clustering.threshold
     with timed(timings, "cluster"):

@@ -36,7 +36,7 @@ import pyarrow as pa
 from c360.engines import create_engine
 from c360.engines.base import Engine, PairsWithin
 from c360.model import FieldKind
-from c360.pipeline import JobSpec, prepare_job
+from c360.pipeline import JobSpec, prepare_job, score_pairs
 from c360.progress import timed
 from c360.project.events import CACHE_DIR, SourceCount, retie_moved_events
 from c360.project.identity import assign_customer_ids
@@ -63,7 +63,6 @@ from c360.project.steps import (
     plans_to_json,
     quarantine_table,
     redirects_table,
-    score_pairs,
 )
 from c360.resolve.clustering import cluster
 from c360.resolve.configure import auto_conflicts, complete_config

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 
 from c360.model import FieldKind
-from c360.pipeline import JobSpec, ModelTrained, prepare_job, train_on_prepared
+from c360.pipeline import JobSpec, ModelTrained, prepare_job, score_pairs, train_on_prepared
 from c360.progress import Reporter, timed
 from c360.project.config import load_project
 from c360.project.events import CACHE_DIR, SourceCount, tie_events
@@ -41,7 +41,6 @@ from c360.project.steps import (
     plans_to_json,
     quarantine_table,
     redirects_table,
-    score_pairs,
 )
 from c360.resolve.clustering import cluster
 from c360.resolve.configure import auto_conflicts

@@ -12,12 +12,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from c360.config import ConflictConfig, JobConfig
+from c360.config import JobConfig
 from c360.engines.base import Engine, GoldenField
 from c360.model import ColumnMapping, FieldKind
 from c360.project.config import ProjectConfig
 from c360.project.identity import Redirect
-from c360.resolve.fellegi_sunter import MatchModel
 from c360.sources.files import LoadedSource
 from c360.standardize import ColumnPlan
 from c360.store import Decision
@@ -35,7 +34,6 @@ __all__ = [
     "plans_to_json",
     "quarantine_table",
     "redirects_table",
-    "score_pairs",
     "sources_fingerprint",
 ]
 
@@ -76,18 +74,6 @@ def golden_fields(config: ProjectConfig, kinds: Mapping[str, FieldKind]) -> list
             GoldenField(f, rule, kind in RAW_KINDS, priority, MAX_SHARING if contact else None)
         )
     return out
-
-
-def score_pairs(engine: Engine, model: MatchModel, conflicts: list[ConflictConfig]) -> None:
-    index = {c.field: i for i, c in enumerate(model.comparisons)}
-    engine.score(
-        model.prior_weight,
-        model.field_weights(),
-        [
-            [(index[f], len(model.comparisons[index[f]].levels)) for f in c.fields]
-            for c in conflicts
-        ],
-    )
 
 
 def decided_pairs(

@@ -29,8 +29,9 @@ Tables (customer ids are `C-<ULID>`; a record is named by `source` + `record_id`
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -277,8 +278,7 @@ class DuckDBStore:
         if missing:
             raise StoreError(f"publish needs every replaced table; missing {missing}")
         con = self._con
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with self._publishing():
             for name, key in _REPLACED.items():
                 con.register("incoming", tables[name])
                 _replace(con, name, key)
@@ -289,11 +289,6 @@ class DuckDBStore:
             con.execute(f"CREATE OR REPLACE TABLE {MATCH_RECORDS} AS SELECT * FROM incoming")
             con.unregister("incoming")
             self._finish(run, redirects, quarantine)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("CHECKPOINT")
 
     def publish_changes(
         self,
@@ -310,8 +305,7 @@ class DuckDBStore:
         go; then `inserts` are appended. `match_records` may be in both.
         """
         con = self._con
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with self._publishing():
             for name, keys in deletes:
                 if name not in SCHEMA and name != MATCH_RECORDS:
                     raise StoreError(f"unknown table {name!r}")
@@ -330,11 +324,18 @@ class DuckDBStore:
                 if pause is not None:
                     pause(f"publish:{name}")
             self._finish(run, redirects, quarantine)
-            con.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _publishing(self) -> Iterator[None]:
+        """One transaction: committed whole, or rolled back whole; then checkpointed."""
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            self._con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            self._con.execute("ROLLBACK")
             raise
-        con.execute("CHECKPOINT")
+        self._con.execute("CHECKPOINT")
 
     def _finish(self, run: RunRecord, redirects: pa.Table, quarantine: pa.Table) -> None:
         """The append-only part of a publish: redirects, quarantine and the run itself."""
