@@ -29,16 +29,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
 from c360.engines import create_engine
-from c360.engines.base import Engine, PairsWithin
+from c360.engines.base import Engine
 from c360.model import FieldKind
 from c360.pipeline import JobSpec, prepare_job, score_pairs
 from c360.progress import timed
-from c360.project.events import CACHE_DIR, SourceCount, retie_moved_events
+from c360.project.events import CACHE_DIR, retie_moved_events
 from c360.project.identity import assign_customer_ids
 from c360.project.sources import people_spec, source_ids
 from c360.project.state import (
@@ -50,10 +48,12 @@ from c360.project.state import (
     decisions_print,
     links_of,
     new_run_id,
+    source_counts,
     state_metrics,
 )
 from c360.project.steps import (
     MAX_SHARING,
+    cluster_affected,
     contact_kinds,
     customers_table,
     decided_pairs,
@@ -64,7 +64,6 @@ from c360.project.steps import (
     quarantine_table,
     redirects_table,
 )
-from c360.resolve.clustering import cluster
 from c360.resolve.configure import auto_conflicts, complete_config
 from c360.sources.files import LoadedSource
 from c360.store import RunRecord
@@ -229,7 +228,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
             links.select(["source", "record_id", "customer_id"]), deleted, threshold
         )
         del links
-        labels = _cluster_affected(engine, affected, threshold, jc.clustering.min_mean_probability,
+        labels = cluster_affected(engine, affected, threshold, jc.clustering.min_mean_probability,
                                    model.prior_weight)  # fmt: skip
     if ctx.pause:
         ctx.pause("clustered")
@@ -332,7 +331,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
     return RunSummary(
         run_id=run_id,
         kind="incremental",
-        sources=_source_counts(ctx, loaded, event_counts),
+        sources=source_counts(ctx, loaded, event_counts),
         records=n_records,
         customers=customers,
         new_customers=len(assignment.new_ids),
@@ -371,7 +370,7 @@ def _nothing_changed(ctx: RunContext, started: datetime) -> RunSummary:
     return RunSummary(
         run_id=run_id,
         kind="incremental",
-        sources=_source_counts(ctx, [], []),
+        sources=source_counts(ctx, [], []),
         records=sum(n for (kind, _), n in ctx.store.source_counts().items() if kind == "people"),
         customers=customers,
         new_customers=0,
@@ -384,40 +383,6 @@ def _nothing_changed(ctx: RunContext, started: datetime) -> RunSummary:
     )
 
 
-def _cluster_affected(
-    engine: Engine,
-    affected: npt.NDArray[np.int64],
-    threshold: float,
-    min_mean_probability: float,
-    prior_weight: float,
-) -> npt.NDArray[np.int64]:
-    """Cluster the affected records alone; return each one's label (its cluster's smallest
-    record index, as a full run names clusters)."""
-    n = engine.n_records
-    local = np.full(n, -1, dtype=np.int64)
-    local[affected] = np.arange(len(affected), dtype=np.int64)
-    left, right = engine.linked_pairs(threshold)
-    inside = (local[left] >= 0) & (local[right] >= 0)
-
-    def pairs_within(component: npt.NDArray[np.int64]) -> PairsWithin:
-        spread = np.full(n, -1, dtype=np.int64)
-        spread[affected] = component
-        pw = engine.pairs_within(spread)
-        return PairsWithin(
-            local[pw.left], local[pw.right], pw.probability, pw.ruled, pw.conflict, pw.veto
-        )
-
-    cluster_of, _ = cluster(
-        len(affected),
-        (local[left[inside]], local[right[inside]]),
-        pairs_within,
-        threshold,
-        min_mean_probability,
-        prior_weight=prior_weight,
-    )
-    return affected[cluster_of]
-
-
 def _concat_keys(a: pa.Table, b: pa.Table) -> pa.Table:
     return pa.concat_tables([a.cast(b.schema), b])
 
@@ -428,28 +393,3 @@ def _mappings_of(loaded: list[LoadedSource], mappings: dict[str, Any]) -> dict[s
                       if m.kind is not FieldKind.IGNORE}
         for s in loaded
     }  # fmt: skip
-
-
-def _source_counts(
-    ctx: RunContext, loaded: list[LoadedSource], event_counts: list[SourceCount]
-) -> list[SourceCount]:
-    """Counts of the sources read; the store's counts for those an incremental run skipped."""
-    read = {s.spec.name: s for s in loaded}
-    by_event = {c.name: c for c in event_counts}
-    stored = ctx.store.source_counts()
-    out = []
-    for source in ctx.config.people:
-        s = read.get(source.name)
-        if s is not None:
-            out.append(SourceCount(source.name, "people", s.total, s.accepted, len(s.quarantined)))
-        else:
-            n = stored.get(("people", source.name), 0)
-            out.append(SourceCount(source.name, "people", n, n, 0, unchanged=True))
-    for event_source in ctx.config.events:
-        c = by_event.get(event_source.name)
-        if c is not None:
-            out.append(c)
-        else:
-            n = stored.get(("events", event_source.name), 0)
-            out.append(SourceCount(event_source.name, "events", n, n, 0, unchanged=True))
-    return out

@@ -20,6 +20,7 @@ from c360.project.config import ProjectConfig
 from c360.project.events import SourceCount
 from c360.project.steps import file_states, fingerprint, sources_fingerprint
 from c360.resolve.fellegi_sunter import MatchModel
+from c360.sources.files import LoadedSource
 from c360.store import RunRecord, Store
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "decisions_print",
     "links_of",
     "new_run_id",
+    "source_counts",
     "state_metrics",
 ]
 
@@ -123,3 +125,28 @@ def customer_times(customers: pa.Table) -> tuple[dict[str, Any], dict[str, Any]]
         dict(zip(ids, customers.column("created_at").to_pylist(), strict=True)),
         dict(zip(ids, customers.column("updated_at").to_pylist(), strict=True)),
     )
+
+
+def source_counts(
+    ctx: RunContext, loaded: list[LoadedSource], event_counts: list[SourceCount]
+) -> list[SourceCount]:
+    """Counts of the sources read; the store's counts for those an incremental run skipped."""
+    read = {s.spec.name: s for s in loaded}
+    by_event = {c.name: c for c in event_counts}
+    stored = ctx.store.source_counts()
+    out = []
+    for source in ctx.config.people:
+        s = read.get(source.name)
+        if s is not None:
+            out.append(SourceCount(source.name, "people", s.total, s.accepted, len(s.quarantined)))
+        else:
+            n = stored.get(("people", source.name), 0)
+            out.append(SourceCount(source.name, "people", n, n, 0, unchanged=True))
+    for event_source in ctx.config.events:
+        c = by_event.get(event_source.name)
+        if c is not None:
+            out.append(c)
+        else:
+            n = stored.get(("events", event_source.name), 0)
+            out.append(SourceCount(event_source.name, "events", n, n, 0, unchanged=True))
+    return out

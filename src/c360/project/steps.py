@@ -1,5 +1,5 @@
-"""Steps a full run and an incremental run share: the project's settings as the core's job,
-scoring with the model, steward decisions, and the tables a publish writes."""
+"""Steps of a project run: the project's settings as the core's job, steward decisions, the
+tables a publish writes, and clustering only the records an incremental run affects."""
 
 from __future__ import annotations
 
@@ -10,19 +10,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from c360.config import JobConfig
-from c360.engines.base import Engine, GoldenField
+from c360.engines.base import Engine, GoldenField, PairsWithin
 from c360.model import ColumnMapping, FieldKind
 from c360.project.config import ProjectConfig
 from c360.project.identity import Redirect
+from c360.resolve.clustering import cluster
 from c360.sources.files import LoadedSource
 from c360.standardize import ColumnPlan
 from c360.store import Decision
 
 __all__ = [
     "MAX_SHARING",
+    "cluster_affected",
     "contact_kinds",
     "customers_table",
     "decided_pairs",
@@ -226,3 +230,38 @@ def plans_from_json(data: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[
         ]
         for source, source_plans in data.items()
     }
+
+
+def cluster_affected(
+    engine: Engine,
+    affected: npt.NDArray[np.int64],
+    threshold: float,
+    min_mean_probability: float,
+    prior_weight: float,
+) -> npt.NDArray[np.int64]:
+    """Cluster the affected records alone; return each one's label (its cluster's smallest
+    record index, as a full run names clusters)."""
+    n = engine.n_records
+    local = np.full(n, -1, dtype=np.int64)
+    local[affected] = np.arange(len(affected), dtype=np.int64)
+    left, right = engine.linked_pairs(threshold)
+    inside = (local[left] >= 0) & (local[right] >= 0)
+
+    def pairs_within(component: npt.NDArray[np.int64]) -> PairsWithin:
+        spread = np.full(n, -1, dtype=np.int64)
+        spread[affected] = component
+        pw = engine.pairs_within(spread)
+        return PairsWithin(
+            local[pw.left], local[pw.right], pw.probability, pw.ruled, pw.conflict, pw.veto
+        )
+
+    cluster_of, _ = cluster(
+        len(affected),
+        (local[left[inside]], local[right[inside]]),
+        pairs_within,
+        threshold,
+        min_mean_probability,
+        prior_weight=prior_weight,
+    )
+    labels: npt.NDArray[np.int64] = affected[cluster_of]
+    return labels
