@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute
 import pyarrow.compute as pc
 
 from c360.config import StandardizeConfig
@@ -179,16 +178,22 @@ def _with_cache(
     cache: LookupCache,
 ) -> list[pa.Table]:
     """Standardise only the values the cache has not seen; keep the cache up to date."""
-    known = [cache.get(plan, settings) for plan, _ in tasks]
+    wanted = [pa.array(list(values), pa.string()) for _, values in tasks]
+    # Columns that share a cache file read it once, for all the values they want.
+    keys = [cache.key(plan, settings) for plan, _ in tasks]
+    plans = dict(zip(keys, (plan for plan, _ in tasks), strict=False))
+    hits = {
+        key: cache.get(plan, settings, only=pa.concat_arrays(
+            [w for k, w in zip(keys, wanted, strict=True) if k == key]))
+        for key, plan in plans.items()
+    }  # fmt: skip
+    known = [_rows_for(hits[k], w) for k, w in zip(keys, wanted, strict=True)]
     missing = []
-    for (_plan, values), table in zip(tasks, known, strict=True):
-        wanted = pa.array(list(values), pa.string())
-        if table is not None:
-            seen = pc.is_in(wanted, value_set=table.column("raw"))
-            wanted = wanted.filter(pc.invert(seen))
-        missing.append(wanted.to_pylist())
+    for w, table in zip(wanted, known, strict=True):
+        unseen = w if table is None else w.filter(pc.invert(pc.is_in(w, value_set=table["raw"])))
+        missing.append(unseen.to_pylist())
         if progress is not None:
-            progress(len(values) - len(missing[-1]))
+            progress(len(w) - len(unseen))
     fresh = standardize_columns(
         [(plan, m) for (plan, _), m in zip(tasks, missing, strict=True)],
         settings,
@@ -199,15 +204,17 @@ def _with_cache(
     # Two columns can share a cache file (same kind and options in two sources): a value new
     # to both is added once.
     added: dict[str, list[pa.Array]] = {}
-    for (plan, values), table, new in zip(tasks, known, fresh, strict=True):
-        key, adding = cache.key(plan, settings), new
+    for (plan, _), key, table, new in zip(tasks, keys, known, fresh, strict=True):
+        adding = new
         if added.get(key) and adding.num_rows:
             before = pa.concat_arrays(added[key])
             adding = adding.filter(pc.invert(pc.is_in(adding.column("raw"), value_set=before)))
         if adding.num_rows:
             cache.add(plan, settings, adding)
             added.setdefault(key, []).append(adding.column("raw").combine_chunks())
-        merged = pa.concat_tables([table, new]) if table is not None else new
-        wanted = pa.array(list(values), pa.string())
-        out.append(merged.filter(pa.compute.is_in(merged.column("raw"), value_set=wanted)))
+        out.append(pa.concat_tables([table, new]) if table is not None else new)
     return out
+
+
+def _rows_for(table: pa.Table | None, values: pa.Array) -> pa.Table | None:
+    return None if table is None else table.filter(pc.is_in(table["raw"], value_set=values))

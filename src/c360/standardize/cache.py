@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from c360.config import StandardizeConfig
@@ -53,16 +54,23 @@ class LookupCache:
         )  # fmt: skip
         return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.parquet"
 
-    def get(self, plan: object, settings: StandardizeConfig) -> pa.Table | None:
-        """Every value cached for this plan and settings (the base file and its additions)."""
+    def get(
+        self, plan: object, settings: StandardizeConfig, only: pa.Array | None = None
+    ) -> pa.Table | None:
+        """What is cached for this plan and settings (the base file and its additions);
+        with `only`, just the entries for those raw values — the set hashed is the small
+        one, so a rerun that asks for a few values does not pay for the whole cache."""
         base = self._path(plan, settings)
         parts = [base, *sorted(base.parent.glob(f"{base.stem}+*.parquet"))]
         tables = []
         for path in parts:
             try:
-                tables.append(pq.read_table(path))
+                table = pq.read_table(path)
             except (OSError, pa.ArrowInvalid):
                 continue  # missing or damaged: those values are standardised again
+            if only is not None:
+                table = table.filter(pc.is_in(table.column("raw"), value_set=only))
+            tables.append(table)
         return pa.concat_tables(tables) if tables else None
 
     def add(self, plan: object, settings: StandardizeConfig, table: pa.Table) -> None:
