@@ -10,9 +10,9 @@ import typer
 
 from c360.cli.app import app, console, out
 from c360.errors import C360Error, ConfigError
-from c360.project.config import load_project
+from c360.project.config import ProjectConfig, load_project
 from c360.project.explain import explain_in_store, parse_record_key
-from c360.project.lock import project_lock
+from c360.project.lock import busy_error, lock_holder, project_lock
 from c360.project.run import PROJECT_FILE, RunSummary, run_project
 from c360.project.view import customer_view, find_customers
 from c360.store import Decision, DuckDBStore
@@ -23,6 +23,19 @@ __all__ = ["explain_in_project", "project_records", "steward_decision"]
 ProjectDir = Annotated[
     Path, typer.Option("--project", "-p", help="Project folder (with c360.yaml).")
 ]
+
+
+def read_store(root: Path, config: ProjectConfig) -> DuckDBStore:
+    """The project's store, read-only; a clear message if a run or the service holds it."""
+    from c360.errors import StoreError
+
+    try:
+        return DuckDBStore(root / config.store, read_only=True)
+    except StoreError:
+        held = lock_holder(root)
+        if held is not None:
+            raise busy_error(root, *held) from None
+        raise
 
 
 def project_records(args: list[Path]) -> bool:
@@ -62,7 +75,7 @@ def explain_in_project(left: Path | str, right: Path | str, root: Path | None = 
 
     root = root or Path.cwd()
     config = load_project(root / PROJECT_FILE)
-    with DuckDBStore(root / config.store, read_only=True) as store:
+    with read_store(root, config) as store:
         pair = explain_in_store(store, config, str(left), str(right))
     render_explanation(out, pair)
 
@@ -173,7 +186,7 @@ def profile(
     from c360.cli.view import render_view
 
     config = load_project(project / PROJECT_FILE)
-    with DuckDBStore(project / config.store, read_only=True) as store:
+    with read_store(project, config) as store:
         if customer is None:
             found = find_customers(
                 store, email=email, phone=phone, name=name, settings=config.standardize
@@ -215,7 +228,7 @@ def review(
     from c360.project.review import borderline_pairs
 
     config = load_project(project / PROJECT_FILE)
-    with DuckDBStore(project / config.store, read_only=True) as store:
+    with read_store(project, config) as store:
         pairs = borderline_pairs(store, config.matching.clustering.threshold, limit)
         explained = [(p, explain_in_store(store, config, p.left, p.right)) for p in pairs]
     if not pairs:
@@ -250,7 +263,7 @@ def export(
     from c360.project.export import export_table
 
     config = load_project(project / PROJECT_FILE)
-    with DuckDBStore(project / config.store, read_only=True) as store:
+    with read_store(project, config) as store:
         rows = export_table(store, what, fmt, output)
     console.print(f"[green]✓[/] wrote {rows:,} {what} to {output}")
 

@@ -38,6 +38,15 @@ def explain_in_store(store: Store, config: ProjectConfig, left: str, right: str)
         values.append(json.loads(rows[0]["std"]))
 
     def term_frequency(field: str, value: str) -> float | None:
+        # The shares the model scored with, kept beside it; counted afresh for a store
+        # written before they were kept.
+        kept = store.query(
+            "SELECT tf FROM term_frequencies WHERE field = ? AND value = ?", [field, value]
+        )
+        if kept:
+            return float(kept[0]["tf"])
+        if store.query("SELECT 1 AS x FROM term_frequencies WHERE field = ? LIMIT 1", [field]):
+            return None
         path = "$." + field
         (row,) = store.query(
             "SELECT count(*) FILTER (WHERE json_extract_string(std, ?) = ?) AS hits,"

@@ -18,7 +18,16 @@ from c360.standardize import emails, names, phones
 from c360.store import Store
 from c360.store.duckdb_store import now
 
-__all__ = ["CustomerView", "Insights", "customer_view", "find_customers"]
+__all__ = [
+    "CustomerView",
+    "Insights",
+    "current_customer",
+    "customer_records",
+    "customer_view",
+    "find_customers",
+    "high_value_line",
+    "timeline",
+]
 
 _CLOSED_ORDER = ("refunded", "cancelled", "canceled", "failed")
 _OPEN_CASE = ("open", "pending", "new", "in progress", "waiting")
@@ -122,7 +131,21 @@ def find_customers(
     raise StoreError("give a customer ID, --email, --phone or --name")
 
 
-def _insights(store: Store, customer_id: str, as_of: datetime) -> Insights:
+def high_value_line(store: Store) -> float | None:
+    """The lifetime value from which a customer is "high value": the top 10% of buyers."""
+    row = store.query(
+        f"""
+        SELECT quantile_cont(v, 0.9) AS p90 FROM (
+            SELECT sum(amount) AS v FROM events WHERE type = 'order'
+              AND coalesce(lower(status), '') NOT IN {_CLOSED_ORDER} GROUP BY customer_id)
+        """
+    )[0]["p90"]
+    return None if row is None else float(row)
+
+
+def _insights(
+    store: Store, customer_id: str, as_of: datetime, high_value: float | None
+) -> Insights:
     (row,) = store.query(
         f"""
         SELECT
@@ -140,13 +163,6 @@ def _insights(store: Store, customer_id: str, as_of: datetime) -> Insights:
         """,
         [(as_of - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S"), customer_id],
     )
-    high_value = store.query(
-        f"""
-        SELECT quantile_cont(v, 0.9) AS p90 FROM (
-            SELECT sum(amount) AS v FROM events WHERE type = 'order'
-              AND coalesce(lower(status), '') NOT IN {_CLOSED_ORDER} GROUP BY customer_id)
-        """
-    )[0]["p90"]
     flags = []
     if row["open_cases"]:
         flags.append("open case")
@@ -168,10 +184,9 @@ def _insights(store: Store, customer_id: str, as_of: datetime) -> Insights:
     )
 
 
-def customer_view(
-    store: Store, asked: str, *, timeline_limit: int = 50, as_of: datetime | None = None
-) -> CustomerView:
-    """Everything the store knows about the customer `asked` names (any ID ever issued)."""
+def current_customer(store: Store, asked: str) -> tuple[str, list[str], list[dict[str, Any]]]:
+    """The current customer an ID ever issued names: (its ID, other current IDs a split one
+    went to, the redirects followed). A retired or unknown ID is an error saying which."""
     current, chain = store.resolve_id(asked)
     if not current:
         if chain:
@@ -180,17 +195,11 @@ def customer_view(
                 hint=f"redirects: {', '.join(str(r['reason']) for r in chain)}",
             )
         raise StoreError(f"no customer {asked!r}", hint="search with --email, --phone or --name")
-    customer_id = current[0]
-    golden = store.query(
-        "SELECT field, value, source, record_id, updated_at, rule FROM golden"
-        " WHERE customer_id = ? ORDER BY field",
-        [customer_id],
-    )
-    points = store.query(
-        "SELECT kind, value, preferred, sources FROM contact_points WHERE customer_id = ?"
-        " ORDER BY kind, preferred DESC, value",
-        [customer_id],
-    )
+    return current[0], current[1:], chain
+
+
+def customer_records(store: Store, customer_id: str) -> list[dict[str, Any]]:
+    """The customer's source records: raw rows and the evidence that linked each."""
     records = store.query(
         """
         SELECT l.source, l.record_id, l.evidence, r.updated_at, r.raw
@@ -202,15 +211,62 @@ def customer_view(
     for r in records:
         r["raw"] = json.loads(r["raw"]) if r["raw"] else None
         r["evidence"] = json.loads(r["evidence"]) if r["evidence"] else None
-    timeline = store.query(
-        """
+    return records
+
+
+def timeline(
+    store: Store,
+    customer_id: str,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    department: str | None = None,
+    kind: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[dict[str, Any]]:
+    """The customer's events across departments, newest first, optionally filtered; `since`
+    and `until` are ISO times (inclusive, exclusive)."""
+    where, params = ["customer_id = ?"], [customer_id]
+    for clause, value in (("department = ?", department), ("type = ?", kind),
+                          ("occurred_at >= ?", since), ("occurred_at < ?", until)):  # fmt: skip
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    events = store.query(
+        f"""
         SELECT occurred_at, department, type, status, amount, source, event_id, attributes
-        FROM events WHERE customer_id = ? ORDER BY occurred_at DESC, source, event_id LIMIT ?
+        FROM events WHERE {" AND ".join(where)}
+        ORDER BY occurred_at DESC NULLS LAST, source, event_id LIMIT ? OFFSET ?
         """,
-        [customer_id, timeline_limit],
+        [*params, limit, offset],
     )
-    for e in timeline:
+    for e in events:
         e["attributes"] = json.loads(e["attributes"]) if e["attributes"] else {}
+    return events
+
+
+def customer_view(
+    store: Store,
+    asked: str,
+    *,
+    timeline_limit: int = 50,
+    as_of: datetime | None = None,
+    high_value: float | None = None,
+) -> CustomerView:
+    """Everything the store knows about the customer `asked` names (any ID ever issued).
+    `high_value` is the lifetime value the "high value" flag starts at (computed if absent)."""
+    customer_id, others, chain = current_customer(store, asked)
+    golden = store.query(
+        "SELECT field, value, source, record_id, updated_at, rule FROM golden"
+        " WHERE customer_id = ? ORDER BY field",
+        [customer_id],
+    )
+    points = store.query(
+        "SELECT kind, value, preferred, sources FROM contact_points WHERE customer_id = ?"
+        " ORDER BY kind, preferred DESC, value",
+        [customer_id],
+    )
     created = store.query("SELECT created_at FROM customers WHERE customer_id = ?", [customer_id])
     return CustomerView(
         asked=asked,
@@ -218,9 +274,14 @@ def customer_view(
         redirects=chain,
         golden=golden,
         contact_points=points,
-        records=records,
-        timeline=timeline,
-        insights=_insights(store, customer_id, as_of or now()),
+        records=customer_records(store, customer_id),
+        timeline=timeline(store, customer_id, limit=timeline_limit),
+        insights=_insights(
+            store,
+            customer_id,
+            as_of or now(),
+            high_value if high_value is not None else high_value_line(store),
+        ),
         created_at=created[0]["created_at"] if created else None,
-        other_ids=current[1:],
+        other_ids=others,
     )

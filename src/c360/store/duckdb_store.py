@@ -25,6 +25,8 @@ Tables (customer ids are `C-<ULID>`; a record is named by `source` + `record_id`
 - `term_frequencies` the value shares the model scores with, kept with the model
 - `quarantine`     rows a run could not use, with the reason
 - `runs`           one row per published run: config fingerprint, model, metrics
+- `changes`        the change feed: new customers, merges, splits, retirements and golden-record
+                   changes, numbered in publish order (see `changes`): append-only
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import duckdb
 import pyarrow as pa
 
 from c360.errors import StoreError
+from c360.store import changes
 from c360.store.base import Decision, RunRecord
 
 __all__ = ["SCHEMA", "Decision", "DuckDBStore", "RunRecord"]
@@ -67,6 +70,7 @@ SCHEMA = {
     " reason VARCHAR, raw VARCHAR",
     "runs": "run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, kind VARCHAR,"
     " fingerprint VARCHAR, model VARCHAR, metrics VARCHAR",
+    "changes": changes.CHANGES_SCHEMA,
 }
 SCHEMA_COLUMNS = {
     name: [part.strip().split()[0] for part in columns.split(",")]
@@ -85,6 +89,20 @@ _REPLACED = {
     "events": ("source", "event_id"),
     "term_frequencies": ("field", "value"),
 }
+# What `ensure_indexes` indexes: the lookups of the 360 view, search, the change feed and the
+# real-time path.
+_INDEXES = (
+    ("customers", ("customer_id",)),
+    ("golden", ("customer_id",)),
+    ("contact_points", ("customer_id",)),
+    ("contact_points", ("value",)),
+    ("links", ("customer_id",)),
+    ("links", ("record_id",)),
+    ("records", ("record_id",)),
+    ("events", ("customer_id",)),
+    ("redirects", ("old_id",)),
+    ("changes", ("seq",)),
+)
 # Written whole by a full run; its columns are the project's fields, so it is not in SCHEMA.
 MATCH_RECORDS = "match_records"
 
@@ -117,6 +135,26 @@ class DuckDBStore:
             column, kind = part.strip().split(maxsplit=1)
             if column not in have:
                 self._con.execute(f"ALTER TABLE {name} ADD COLUMN {column} {kind}")
+
+    @classmethod
+    def _over(cls, con: duckdb.DuckDBPyConnection, path: Path) -> DuckDBStore:
+        store = cls.__new__(cls)
+        store.path, store._con = path, con
+        return store
+
+    def cursor(self) -> DuckDBStore:
+        """Another handle on the same open database, for another thread (DuckDB connections
+        are not shared between threads; their cursors see the same data)."""
+        return DuckDBStore._over(self._con.cursor(), self.path)
+
+    def ensure_indexes(self) -> None:
+        """Index the columns a service looks one customer or record up by (point queries stay
+        in the milliseconds at millions of rows). Kept in the file; publishes maintain them."""
+        for table, columns in _INDEXES:
+            name = f"ix_{table}_{'_'.join(columns)}"
+            self._con.execute(
+                f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})"
+            )
 
     def close(self) -> None:
         self._con.close()
@@ -245,6 +283,19 @@ class DuckDBStore:
                     frontier.append(r["new_id"])
         return found, chain
 
+    def changes(self, since: int, limit: int) -> list[dict[str, Any]]:
+        """The change feed after cursor `since`, oldest first."""
+        return self.query(
+            "SELECT seq, changed_at, kind, customer_id, other_id, run_id FROM changes WHERE seq > ?"
+            " ORDER BY seq LIMIT ?",
+            [since, limit],
+        )
+
+    def last_change(self) -> int:
+        """The newest change's `seq` (0 before the first publish)."""
+        (n,) = self._con.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchall()[0]
+        return int(n)
+
     # --- writing --------------------------------------------------------------------------
 
     def add_decision(self, decision: Decision) -> None:
@@ -279,6 +330,7 @@ class DuckDBStore:
             raise StoreError(f"publish needs every replaced table; missing {missing}")
         con = self._con
         with self._publishing():
+            changes.before_publish(con, None)
             for name, key in _REPLACED.items():
                 con.register("incoming", tables[name])
                 _replace(con, name, key)
@@ -289,6 +341,7 @@ class DuckDBStore:
             con.execute(f"CREATE OR REPLACE TABLE {MATCH_RECORDS} AS SELECT * FROM incoming")
             con.unregister("incoming")
             self._finish(run, redirects, quarantine)
+            changes.after_publish(con, run.run_id, redirects, None)
 
     def publish_changes(
         self,
@@ -305,7 +358,9 @@ class DuckDBStore:
         go; then `inserts` are appended. `match_records` may be in both.
         """
         con = self._con
+        scope = _customers_touched(deletes, inserts)
         with self._publishing():
+            changes.before_publish(con, scope)
             for name, keys in deletes:
                 if name not in SCHEMA and name != MATCH_RECORDS:
                     raise StoreError(f"unknown table {name!r}")
@@ -324,6 +379,7 @@ class DuckDBStore:
                 if pause is not None:
                     pause(f"publish:{name}")
             self._finish(run, redirects, quarantine)
+            changes.after_publish(con, run.run_id, redirects, scope)
 
     @contextlib.contextmanager
     def _publishing(self) -> Iterator[None]:
@@ -356,6 +412,19 @@ class DuckDBStore:
                 json.dumps(dict(run.metrics), default=str),
             ],
         )
+
+
+def _customers_touched(
+    deletes: Sequence[tuple[str, pa.Table]], inserts: Mapping[str, pa.Table]
+) -> pa.Table:
+    """The customer ids whose rows a change replaces or adds."""
+    ids = [
+        keys.column("customer_id").cast(pa.string())
+        for name, keys in [*deletes, *inserts.items()]
+        if name in ("customers", "golden") and "customer_id" in keys.column_names
+    ]
+    column = pa.chunked_array(ids, pa.string()) if ids else pa.chunked_array([], pa.string())
+    return pa.table({"customer_id": column.unique()})
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...]) -> None:

@@ -1,0 +1,211 @@
+"""The read endpoints: the 360 view, search, timeline, records, explain and the change feed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.exceptions import HTTPException
+
+from c360.errors import StoreError
+from c360.project.explain import explain_in_store
+from c360.project.view import (
+    current_customer,
+    customer_records,
+    customer_view,
+    find_customers,
+    timeline,
+)
+from c360.serve.keys import Principal
+from c360.serve.problems import PROBLEM_RESPONSES, user_detail
+from c360.serve.schemas import (
+    ChangePage,
+    Customer360,
+    CustomerHits,
+    Explanation,
+    RecordList,
+    Timeline,
+)
+from c360.serve.service import Service, require, service_of
+
+__all__ = ["router"]
+
+router = APIRouter(responses=PROBLEM_RESPONSES)
+Reader = Annotated[Principal, Depends(require("read"))]
+_NOT_FOUND = {404: PROBLEM_RESPONSES[401] | {"description": "No such customer."},
+              410: PROBLEM_RESPONSES[401] | {"description": "The customer was retired."}}  # fmt: skip
+CustomerId = Annotated[str, Query(min_length=1, max_length=200)]
+
+
+def _service(request: Request) -> Service:
+    return service_of(request)
+
+
+def _current(service: Service, asked: str) -> tuple[str, list[str], list[dict[str, Any]]]:
+    try:
+        return current_customer(service.reader(), asked)
+    except StoreError as e:
+        status = 410 if "retired" in e.message else 404
+        raise HTTPException(status, user_detail(e)) from None
+
+
+@router.get("/customers/{customer_id}", response_model=Customer360, responses=_NOT_FOUND,
+            summary="The 360 view of a customer, by any ID ever issued")  # fmt: skip
+def get_customer(customer_id: str, request: Request, _: Reader) -> dict[str, Any]:
+    service = _service(request)
+    _current(service, customer_id)  # 404 / 410 with a problem body
+    store = service.reader()
+    view = customer_view(store, customer_id, high_value=service.high_value(store))
+    return {
+        "asked": view.asked, "customer_id": view.customer_id, "other_ids": view.other_ids,
+        "redirects": view.redirects, "created_at": view.created_at, "golden": view.golden,
+        "contact_points": view.contact_points, "records": view.records,
+        "timeline": view.timeline, "insights": view.insights.__dict__,
+    }  # fmt: skip
+
+
+@router.get("/customers", response_model=CustomerHits,
+            summary="Find customers by email, phone or name")  # fmt: skip
+def search_customers(
+    request: Request,
+    _: Reader,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    phone: Annotated[str | None, Query(max_length=64)] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    """Emails and phones are standardised as the records' were (so any spelling of the same
+    address finds it); names match fuzzily, best first. Give exactly one of the three."""
+    given = [k for k, v in (("email", email), ("phone", phone), ("name", name)) if v is not None]
+    if len(given) != 1:
+        raise HTTPException(422, "give exactly one of email, phone or name")
+    service = _service(request)
+    store = service.reader()
+    try:
+        found = find_customers(store, email=email, phone=phone, name=name,
+                               settings=service.config.standardize, limit=limit)  # fmt: skip
+    except StoreError as e:
+        raise HTTPException(422, f"{given[0]}: {user_detail(e)}") from None
+    return {"customers": _summaries(store, found[:limit])}
+
+
+def _summaries(store: Any, ids: list[str]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    rows = store.query(
+        f"""
+        SELECT customer_id,
+               max(value) FILTER (WHERE field = 'given_name') AS given_name,
+               max(value) FILTER (WHERE field = 'family_name') AS family_name,
+               max(value) FILTER (WHERE field = 'email') AS email,
+               max(value) FILTER (WHERE field = 'phone') AS phone
+        FROM golden WHERE customer_id IN ({marks}) GROUP BY customer_id
+        """,
+        ids,
+    )
+    by_id = {r["customer_id"]: r for r in rows}
+    return [by_id.get(i, {"customer_id": i}) for i in ids]
+
+
+@router.get("/customers/{customer_id}/timeline", response_model=Timeline, responses=_NOT_FOUND,
+            summary="The customer's events across departments, newest first, paged")  # fmt: skip
+def get_timeline(
+    customer_id: str,
+    request: Request,
+    _: Reader,
+    department: Annotated[str | None, Query(max_length=100)] = None,
+    type: Annotated[str | None, Query(max_length=100)] = None,
+    since: Annotated[str | None, Query(max_length=40, description="ISO time, inclusive")] = None,
+    until: Annotated[str | None, Query(max_length=40, description="ISO time, exclusive")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    service = _service(request)
+    current, _others, _chain = _current(service, customer_id)
+    events = timeline(service.reader(), current, limit=limit + 1, offset=offset,
+                      department=department, kind=type, since=since, until=until)  # fmt: skip
+    more = len(events) > limit
+    return {"customer_id": current, "events": events[:limit],
+            "next_offset": offset + limit if more else None}  # fmt: skip
+
+
+@router.get("/customers/{customer_id}/records", response_model=RecordList, responses=_NOT_FOUND,
+            summary="The customer's source records, with raw rows and link evidence")  # fmt: skip
+def get_records(customer_id: str, request: Request, _: Reader) -> dict[str, Any]:
+    service = _service(request)
+    current, _others, _chain = _current(service, customer_id)
+    return {"customer_id": current, "records": customer_records(service.reader(), current)}
+
+
+RecordKey = Annotated[str, Query(min_length=3, max_length=300, pattern=r"^[^:]+:.+$",
+                                 description="A source record as source:id, e.g. crm:10042")]  # fmt: skip
+
+
+@router.get("/explain", response_model=Explanation,
+            responses={404: PROBLEM_RESPONSES[401] | {"description": "No such record."}},
+            summary="Why two records are, or are not, the same customer")  # fmt: skip
+def explain(a: RecordKey, b: RecordKey, request: Request, _: Reader) -> dict[str, Any]:
+    service = _service(request)
+    store = service.reader()
+    try:
+        pair = explain_in_store(store, service.config, a, b)
+    except StoreError as e:
+        raise HTTPException(404, user_detail(e)) from None
+    customers = []
+    for key in (a, b):
+        source, _, record_id = key.partition(":")
+        rows = store.query("SELECT customer_id FROM links WHERE source = ? AND record_id = ?",
+                           [source, record_id])  # fmt: skip
+        customers.append(rows[0]["customer_id"] if rows else None)
+    e = pair.explanation
+    return {
+        "a": a, "b": b, "same_customer": customers[0] is not None and customers[0] == customers[1],
+        "rule": e.rule, "fields": [f.__dict__ for f in e.fields],
+        "prior_weight": e.prior_weight, "match_weight": e.match_weight,
+        "match_probability": e.match_probability, "threshold": pair.threshold,
+        "conflict": list(pair.conflict) if pair.conflict else None,
+    }  # fmt: skip
+
+
+Since = Annotated[int, Query(ge=0, le=2**62, description="The last `seq` already seen.")]
+
+
+@router.get("/changes", response_model=ChangePage,
+            summary="The change feed: new customers, merges, splits, golden-record changes")  # fmt: skip
+def changes(
+    request: Request,
+    _: Reader,
+    since: Since = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Poll with the `next` of the last answer as `since`: every change comes once, in order."""
+    rows = _service(request).reader().changes(since, limit)
+    return {"changes": rows, "next": rows[-1]["seq"] if rows else since}
+
+
+@router.get("/changes/stream", response_class=EventSourceResponse,
+            summary="The change feed as server-sent events")  # fmt: skip
+async def change_stream(
+    request: Request, _: Reader, since: Since = 0
+) -> AsyncIterator[ServerSentEvent]:
+    """Each change is an event whose `id` is its `seq` (resume with `since`, or the
+    `Last-Event-ID` header); the stream stays open and sends new changes as they are published."""
+    service = _service(request)
+    header = request.headers.get("last-event-id", "")
+    cursor = int(header) if header.isdigit() else since
+    while not await request.is_disconnected():
+        rows = await asyncio.to_thread(_changes_after, service, cursor)
+        for row in rows:
+            cursor = int(row["seq"])
+            yield ServerSentEvent(data={**row, "changed_at": str(row["changed_at"])},
+                                  event=row["kind"], id=str(cursor))  # fmt: skip
+        if not rows:
+            await asyncio.to_thread(service.wait_for_change, 1.0)
+
+
+def _changes_after(service: Service, cursor: int) -> list[dict[str, Any]]:
+    return service.reader().changes(cursor, 500)

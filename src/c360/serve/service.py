@@ -1,0 +1,132 @@
+"""The running service: the project it serves, its store, keys and metrics.
+
+The service owns the project while it runs: it holds the project lock (so `c360 run` says the
+project is being served instead of touching the store) and the store's one writable
+connection. Requests read through cursors of that connection; writes take `write_lock`, one at
+a time, so two writes about the same person can never race.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.exceptions import HTTPException
+
+from c360.project.config import ProjectConfig, load_project
+from c360.project.lock import project_lock
+from c360.project.run import PROJECT_FILE
+from c360.serve.keys import KeyRing, Principal
+from c360.store import DuckDBStore
+
+__all__ = ["Metrics", "Service", "require"]
+
+# A store's "high value" line (the 90th percentile of lifetime value) is recomputed at most this
+# often: it is a statistic over every customer, not a per-request value.
+_HIGH_VALUE_TTL = 60.0
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.requests = Counter("c360_http_requests", "HTTP requests answered.",
+                                ["method", "route", "status"], registry=r)  # fmt: skip
+        self.latency = Histogram(
+            "c360_http_request_seconds", "Time to answer a request.", ["method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=r,
+        )  # fmt: skip
+        self.customers = Gauge("c360_customers", "Current customers.", registry=r)
+        self.last_change = Gauge("c360_last_change_seq", "Newest change-feed entry.", registry=r)
+
+
+class Service:
+    """Opened by the app's lifespan, closed when it stops."""
+
+    def __init__(self, root: Path, *, url: str | None = None) -> None:
+        self.root = root.resolve()
+        self.config: ProjectConfig = load_project(self.root / PROJECT_FILE)
+        self.keys = KeyRing(self.root)
+        self.metrics = Metrics()
+        self.write_lock = threading.Lock()
+        self.changed = threading.Condition()
+        self._high_value: tuple[float, float | None] = (0.0, None)
+        self._stack = ExitStack()
+        self._stack.enter_context(project_lock(self.root, holder=f"c360 serve {url or ''}".strip()))
+        self.store = self._stack.enter_context(DuckDBStore(self.root / self.config.store))
+        self.store.ensure_indexes()
+        self._local = threading.local()
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def reader(self) -> DuckDBStore:
+        """This thread's cursor on the store."""
+        cursor: DuckDBStore | None = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self.store.cursor()
+            self._local.cursor = cursor
+        return cursor
+
+    def notify_change(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    def wait_for_change(self, timeout: float) -> None:
+        with self.changed:
+            self.changed.wait(timeout)
+
+    def high_value(self, store: DuckDBStore) -> float | None:
+        at, value = self._high_value
+        if time.monotonic() - at > _HIGH_VALUE_TTL:
+            from c360.project.view import high_value_line
+
+            value = high_value_line(store)
+            self._high_value = (time.monotonic(), value)
+        return value
+
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
+                        description="A key from `c360 keys create`.")  # fmt: skip
+_bearer = HTTPBearer(auto_error=False, description="The same key as a bearer token.")
+
+
+def service_of(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def require(action: str):  # type: ignore[no-untyped-def]
+    """A dependency: the request's principal, if its key is valid and its role may `action`."""
+
+    def check(
+        request: Request,
+        key: Annotated[str | None, Depends(_api_key)],
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        text = key or (bearer.credentials if bearer is not None else None)
+        if not text:
+            raise HTTPException(
+                401, "an API key is needed: send it as X-API-Key (create one with"
+                " `c360 keys create --role reader`)", headers={"WWW-Authenticate": "Bearer"},
+            )  # fmt: skip
+        principal = service_of(request).keys.check(text)
+        if principal is None:
+            raise HTTPException(401, "this API key is not valid (unknown or revoked)",
+                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        if not principal.may(action):
+            raise HTTPException(403, f"role {principal.role!r} may not {action}")
+        request.state.principal = principal
+        return principal
+
+    return check
