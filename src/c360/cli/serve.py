@@ -47,7 +47,8 @@ def serve(
     root = _project(project).resolve()
     url = f"http://{host}:{port}"
     # Opened here, so that a project that cannot be served says why before anything listens.
-    application = create_app(root, url=url, service=Service(root, url=url))
+    service = Service(root, url=url)
+    application = create_app(root, url=url, service=service)
     console.print(f"[bold]c360 serve[/] {root}\n  API:  {url}\n  docs: {url}/docs")
     if not KeyRing(root).entries():
         console.print(
@@ -56,7 +57,10 @@ def serve(
         )
     else:
         console.print(f"  keys: `c360 keys create --role reader|writer|admin -p {project}`")
-    uvicorn.run(application, host=host, port=port, log_level=log_level)
+    try:
+        uvicorn.run(application, host=host, port=port, log_level=log_level)
+    finally:
+        service.close()
 
 
 @keys_app.command("create")

@@ -25,18 +25,21 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 def create_app(root: Path, *, url: str | None = None, service: Service | None = None) -> FastAPI:
-    """The API over the project in `root`. The service (the project lock and the store) opens
-    when the app starts, unless it is given open, and closes when the app stops."""
+    """The API over the project in `root`. Given an open `service`, the app uses it and its
+    owner closes it; otherwise the app opens one (the project lock and the store) when it
+    starts and closes it when it stops."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal service
-        service = service or Service(root, url=url)
-        app.state.service = service
+        if getattr(app.state, "service", None) is not None:
+            yield
+            return
+        app.state.service = Service(root, url=url)
         try:
             yield
         finally:
-            service.close()
+            app.state.service.close()
+            app.state.service = None
 
     app = FastAPI(
         title="c360",
@@ -47,6 +50,8 @@ def create_app(root: Path, *, url: str | None = None, service: Service | None = 
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    if service is not None:
+        app.state.service = service  # usable before the lifespan runs (test transports)
     install_problem_handlers(app)
     app.include_router(read_api.router)
 
