@@ -38,7 +38,9 @@ def admin_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_request_gets_a_500_or_breaks_the_schema(case: schemathesis.Case, admin_key: str) -> None:
+def test_no_request_gets_a_500_or_breaks_the_schema(
+    case: schemathesis.Case, admin_key: str
+) -> None:
     if case.path == "/changes/stream":
         pytest.skip("an endless stream; covered by test_read_api")
     # Every check but one: a schema-valid request may still be refused with a 422 that names

@@ -91,7 +91,10 @@ def test_the_360_view(served: Served) -> None:
     golden = {g["field"]: g for g in view["golden"]}
     assert golden["given_name"]["value"] == "John"  # source_priority: crm first
     assert golden["given_name"]["source"] == "crm" and golden["given_name"]["rule"]
-    assert {(r["source"], r["record_id"]) for r in view["records"]} == {("crm", "c1"), ("shop", "s1")}
+    assert {(r["source"], r["record_id"]) for r in view["records"]} == {
+        ("crm", "c1"),
+        ("shop", "s1"),
+    }
     assert {p["kind"] for p in view["contact_points"]} >= {"email", "phone"}
     assert [e["event_id"] for e in view["timeline"]] == ["k1", "o2", "o1"]  # newest first
     insights = view["insights"]

@@ -143,26 +143,43 @@ def high_value_line(store: Store) -> float | None:
     return None if row is None else float(row)
 
 
-def _insights(
-    store: Store, customer_id: str, as_of: datetime, high_value: float | None
-) -> Insights:
-    (row,) = store.query(
+_INSIGHTS = f"""
+    coalesce(sum(amount) FILTER (WHERE type = 'order'
+             AND coalesce(lower(status), '') NOT IN {_CLOSED_ORDER}), 0) AS ltv,
+    count(*) FILTER (WHERE type = 'order') AS orders,
+    max(occurred_at) FILTER (WHERE type = 'order') AS last_order,
+    count(*) FILTER (WHERE type = 'case' AND lower(status) IN {_OPEN_CASE}) AS open_cases,
+    max(occurred_at) FILTER (WHERE type = 'case' OR department = 'service') AS last_service,
+    count(*) FILTER (WHERE type = 'email' AND lower(status) = 'opened') AS opened,
+    count(*) FILTER (WHERE type = 'email' AND lower(status) = 'clicked') AS clicked,
+    coalesce(bool_or(type = 'email' AND lower(status) = 'unsubscribed'), false) AS unsubscribed,
+    count(*) FILTER (WHERE type = 'web_visit' AND occurred_at >= ?) AS visits
+"""
+_TIMELINE_COLUMNS = ("occurred_at", "department", "type", "status", "amount", "source",
+                     "event_id", "attributes")  # fmt: skip
+
+
+def _events_and_insights(
+    store: Store, customer_id: str, as_of: datetime, high_value: float | None, limit: int
+) -> tuple[list[dict[str, Any]], Insights]:
+    """The newest `limit` events and the insights over all of them, in one query: the
+    customer's events are found by index once, then both are computed from them."""
+    rows = store.query(
         f"""
-        SELECT
-          coalesce(sum(amount) FILTER (WHERE type = 'order'
-                   AND coalesce(lower(status), '') NOT IN {_CLOSED_ORDER}), 0) AS ltv,
-          count(*) FILTER (WHERE type = 'order') AS orders,
-          max(occurred_at) FILTER (WHERE type = 'order') AS last_order,
-          count(*) FILTER (WHERE type = 'case' AND lower(status) IN {_OPEN_CASE}) AS open_cases,
-          max(occurred_at) FILTER (WHERE type = 'case' OR department = 'service') AS last_service,
-          count(*) FILTER (WHERE type = 'email' AND lower(status) = 'opened') AS opened,
-          count(*) FILTER (WHERE type = 'email' AND lower(status) = 'clicked') AS clicked,
-          bool_or(type = 'email' AND lower(status) = 'unsubscribed') AS unsubscribed,
-          count(*) FILTER (WHERE type = 'web_visit' AND occurred_at >= ?) AS visits
-        FROM events WHERE customer_id = ?
+        WITH mine AS MATERIALIZED (
+            SELECT {", ".join(_TIMELINE_COLUMNS)} FROM events WHERE customer_id = ?),
+        agg AS (SELECT {_INSIGHTS} FROM mine),
+        newest AS (SELECT * FROM mine ORDER BY occurred_at DESC NULLS LAST, source, event_id
+                   LIMIT ?)
+        SELECT agg.*, newest.* FROM agg LEFT JOIN newest ON true
+        ORDER BY newest.occurred_at DESC NULLS LAST, newest.source, newest.event_id
         """,
-        [(as_of - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S"), customer_id],
+        [customer_id, (as_of - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S"), limit],
     )
+    events = [{c: r[c] for c in _TIMELINE_COLUMNS} for r in rows if r["event_id"] is not None]
+    for e in events:
+        e["attributes"] = json.loads(e["attributes"]) if e["attributes"] else {}
+    row = rows[0]
     flags = []
     if row["open_cases"]:
         flags.append("open case")
@@ -170,7 +187,7 @@ def _insights(
         flags.append("high value")
     if row["unsubscribed"]:
         flags.append("unsubscribed")
-    return Insights(
+    return events, Insights(
         lifetime_value=round(float(row["ltv"]), 2),
         orders=int(row["orders"]),
         last_order=row["last_order"],
@@ -187,6 +204,8 @@ def _insights(
 def current_customer(store: Store, asked: str) -> tuple[str, list[str], list[dict[str, Any]]]:
     """The current customer an ID ever issued names: (its ID, other current IDs a split one
     went to, the redirects followed). A retired or unknown ID is an error saying which."""
+    if store.query("SELECT 1 AS x FROM customers WHERE customer_id = ?", [asked]):
+        return asked, [], []  # a current ID: nothing to follow
     current, chain = store.resolve_id(asked)
     if not current:
         if chain:
@@ -200,14 +219,28 @@ def current_customer(store: Store, asked: str) -> tuple[str, list[str], list[dic
 
 def customer_records(store: Store, customer_id: str) -> list[dict[str, Any]]:
     """The customer's source records: raw rows and the evidence that linked each."""
-    records = store.query(
-        """
-        SELECT l.source, l.record_id, l.evidence, r.updated_at, r.raw
-        FROM links l JOIN records r USING (source, record_id)
-        WHERE l.customer_id = ? ORDER BY l.source, l.record_id
-        """,
+    # Links first, then their records by id: two index lookups, not a join over every record.
+    links = store.query(
+        "SELECT source, record_id, evidence FROM links WHERE customer_id = ?"
+        " ORDER BY source, record_id",
         [customer_id],
     )
+    if not links:
+        return []
+    marks = ", ".join("?" for _ in links)
+    found = {
+        (r["source"], r["record_id"]): r
+        for r in store.query(
+            f"SELECT source, record_id, updated_at, raw FROM records WHERE record_id IN ({marks})",
+            [link["record_id"] for link in links],
+        )
+    }
+    records = [
+        {**link, "updated_at": None, "raw": None,
+         **{k: v for k, v in found.get((link["source"], link["record_id"]), {}).items()
+            if k in ("updated_at", "raw")}}
+        for link in links
+    ]  # fmt: skip
     for r in records:
         r["raw"] = json.loads(r["raw"]) if r["raw"] else None
         r["evidence"] = json.loads(r["evidence"]) if r["evidence"] else None
@@ -233,11 +266,14 @@ def timeline(
         if value is not None:
             where.append(clause)
             params.append(value)
+    # Materialised first, so that the customer's few events are found by index, then sorted.
     events = store.query(
         f"""
-        SELECT occurred_at, department, type, status, amount, source, event_id, attributes
-        FROM events WHERE {" AND ".join(where)}
-        ORDER BY occurred_at DESC NULLS LAST, source, event_id LIMIT ? OFFSET ?
+        WITH mine AS MATERIALIZED (
+            SELECT occurred_at, department, type, status, amount, source, event_id, attributes
+            FROM events WHERE {" AND ".join(where)})
+        SELECT * FROM mine ORDER BY occurred_at DESC NULLS LAST, source, event_id
+        LIMIT ? OFFSET ?
         """,
         [*params, limit, offset],
     )
@@ -268,6 +304,10 @@ def customer_view(
         [customer_id],
     )
     created = store.query("SELECT created_at FROM customers WHERE customer_id = ?", [customer_id])
+    events, insights = _events_and_insights(
+        store, customer_id, as_of or now(),
+        high_value if high_value is not None else high_value_line(store), timeline_limit,
+    )  # fmt: skip
     return CustomerView(
         asked=asked,
         customer_id=customer_id,
@@ -275,13 +315,8 @@ def customer_view(
         golden=golden,
         contact_points=points,
         records=customer_records(store, customer_id),
-        timeline=timeline(store, customer_id, limit=timeline_limit),
-        insights=_insights(
-            store,
-            customer_id,
-            as_of or now(),
-            high_value if high_value is not None else high_value_line(store),
-        ),
+        timeline=events,
+        insights=insights,
         created_at=created[0]["created_at"] if created else None,
         other_ids=others,
     )

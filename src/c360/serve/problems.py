@@ -103,7 +103,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 def install_problem_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail if isinstance(exc.detail, str) else None
+        detail: str | None = exc.detail if isinstance(exc.detail, str) else None
         if detail == HTTPStatus(exc.status_code).phrase:
             detail = None
         return problem(exc.status_code, detail, headers=getattr(exc, "headers", None),

@@ -35,7 +35,7 @@ __all__ = ["router"]
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 Reader = Annotated[Principal, Depends(require("read"))]
-_NOT_FOUND = {404: PROBLEM_RESPONSES[401] | {"description": "No such customer."},
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: PROBLEM_RESPONSES[401] | {"description": "No such customer."},
               410: PROBLEM_RESPONSES[401] | {"description": "The customer was retired."}}  # fmt: skip
 CustomerId = Annotated[str, Query(min_length=1, max_length=200)]
 
@@ -56,9 +56,11 @@ def _current(service: Service, asked: str) -> tuple[str, list[str], list[dict[st
             summary="The 360 view of a customer, by any ID ever issued")  # fmt: skip
 def get_customer(customer_id: str, request: Request, _: Reader) -> dict[str, Any]:
     service = _service(request)
-    _current(service, customer_id)  # 404 / 410 with a problem body
     store = service.reader()
-    view = customer_view(store, customer_id, high_value=service.high_value(store))
+    try:
+        view = customer_view(store, customer_id, high_value=service.high_value(store))
+    except StoreError as e:
+        raise HTTPException(410 if "retired" in e.message else 404, user_detail(e)) from None
     return {
         "asked": view.asked, "customer_id": view.customer_id, "other_ids": view.other_ids,
         "redirects": view.redirects, "created_at": view.created_at, "golden": view.golden,
@@ -157,16 +159,16 @@ def explain(a: RecordKey, b: RecordKey, request: Request, _: Reader) -> dict[str
         raise HTTPException(404, user_detail(e)) from None
     customers = []
     for key in (a, b):
-        source, _, record_id = key.partition(":")
+        source, _sep, record_id = key.partition(":")
         rows = store.query("SELECT customer_id FROM links WHERE source = ? AND record_id = ?",
                            [source, record_id])  # fmt: skip
         customers.append(rows[0]["customer_id"] if rows else None)
-    e = pair.explanation
+    why = pair.explanation
     return {
         "a": a, "b": b, "same_customer": customers[0] is not None and customers[0] == customers[1],
-        "rule": e.rule, "fields": [f.__dict__ for f in e.fields],
-        "prior_weight": e.prior_weight, "match_weight": e.match_weight,
-        "match_probability": e.match_probability, "threshold": pair.threshold,
+        "rule": why.rule, "fields": [f.__dict__ for f in why.fields],
+        "prior_weight": why.prior_weight, "match_weight": why.match_weight,
+        "match_probability": why.match_probability, "threshold": pair.threshold,
         "conflict": list(pair.conflict) if pair.conflict else None,
     }  # fmt: skip
 

@@ -20,6 +20,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.exceptions import HTTPException
 
+from c360.errors import ConfigError
 from c360.project.config import ProjectConfig, load_project
 from c360.project.lock import project_lock
 from c360.project.run import PROJECT_FILE
@@ -65,6 +66,9 @@ class Service:
         self._stack.enter_context(project_lock(self.root, holder=f"c360 serve {url or ''}".strip()))
         self.store = self._stack.enter_context(DuckDBStore(self.root / self.config.store))
         self.store.ensure_indexes()
+        # Requests are point lookups, many at a time: one thread per query serves them with
+        # less CPU than spreading each over every core.
+        self.store.query("SET threads = 1")
         self._local = threading.local()
 
     def close(self) -> None:
@@ -120,7 +124,11 @@ def require(action: str):  # type: ignore[no-untyped-def]
                 401, "an API key is needed: send it as X-API-Key (create one with"
                 " `c360 keys create --role reader`)", headers={"WWW-Authenticate": "Bearer"},
             )  # fmt: skip
-        principal = service_of(request).keys.check(text)
+        try:
+            principal = service_of(request).keys.check(text)
+        except ConfigError as e:
+            # A damaged keys file is the operator's problem, not the client's.
+            raise HTTPException(503, "the service cannot read its API keys") from e
         if principal is None:
             raise HTTPException(401, "this API key is not valid (unknown or revoked)",
                                 headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
