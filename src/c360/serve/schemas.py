@@ -7,6 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+# The dataclasses the views are built of serve as schemas as they are.
+from c360.project.view import Insights
+from c360.resolve.explain import FieldExplanation
+
 __all__ = [
     "Change",
     "ChangePage",
@@ -84,19 +88,6 @@ class Redirect(BaseModel):
     run_id: str | None
 
 
-class Insights(BaseModel):
-    lifetime_value: float
-    orders: int
-    last_order: str | None
-    open_cases: int
-    last_service_contact: str | None
-    emails_opened: int
-    emails_clicked: int
-    unsubscribed: bool
-    web_visits_30d: int
-    flags: list[str]
-
-
 class Customer360(BaseModel):
     asked: str = Field(description="The ID asked for; an old ID's redirects say where it went.")
     customer_id: str
@@ -133,22 +124,12 @@ class RecordList(BaseModel):
     records: list[SourceRecord]
 
 
-class FieldWeight(BaseModel):
-    field: str
-    left: Any
-    right: Any
-    level: int
-    label: str
-    match_weight: float
-    term_frequency: float | None
-
-
 class Explanation(BaseModel):
     a: str
     b: str
     same_customer: bool = Field(description="Whether the two records share a customer now.")
     rule: str | None = Field(description="The deterministic match rule that links them, if any.")
-    fields: list[FieldWeight]
+    fields: list[FieldExplanation]
     prior_weight: float
     match_weight: float
     match_probability: float
