@@ -221,3 +221,24 @@ def test_an_old_id_answers_with_where_it_went(tmp_path: Path) -> None:
         kinds = {(c["kind"], c["customer_id"], c["other_id"]) for c in feed["changes"]}
         assert ("merge", kept, gone) in kinds and ("golden", kept, None) in kinds
         assert json.loads(json.dumps(feed))  # plain JSON
+
+
+def test_a_retired_id_is_410_with_its_redirect(tmp_path: Path) -> None:
+    """Emily's only record is deleted at the source: her ID is retired, and says so."""
+    from tests.project.conftest import SHOP
+
+    root = write_project(tmp_path / "acme")
+    run_project(root, SilentReporter())
+    with DuckDBStore(root / "c360.duckdb") as store:
+        (emily,) = [r["customer_id"] for r in store.query(
+            "SELECT customer_id FROM links WHERE record_id = 's9'")]  # fmt: skip
+    write_project(root, shop=[row for row in SHOP if row[0] != "s9"])
+    run_project(root, SilentReporter())
+    for s in serve_project(root):
+        for path in (f"/customers/{emily}", f"/customers/{emily}/timeline"):
+            r = s.client.get(path, headers=s.headers())
+            assert r.status_code == 410, r.text
+            assert r.headers["content-type"] == PROBLEM and "retired" in r.json()["detail"]
+        feed = s.client.get("/changes", params={"since": 6}, headers=s.headers()).json()
+        assert ("retired", None, emily) in {
+            (c["kind"], c["customer_id"], c["other_id"]) for c in feed["changes"]}  # fmt: skip

@@ -19,6 +19,7 @@ from c360.store import Store
 from c360.store.duckdb_store import now
 
 __all__ = [
+    "CustomerRetired",
     "CustomerView",
     "Insights",
     "current_customer",
@@ -201,6 +202,10 @@ def _events_and_insights(
     )
 
 
+class CustomerRetired(StoreError):
+    """An ID whose customer lost its last source record: it resolves to nobody now."""
+
+
 def current_customer(store: Store, asked: str) -> tuple[str, list[str], list[dict[str, Any]]]:
     """The current customer an ID ever issued names: (its ID, other current IDs a split one
     went to, the redirects followed). A retired or unknown ID is an error saying which."""
@@ -209,7 +214,7 @@ def current_customer(store: Store, asked: str) -> tuple[str, list[str], list[dic
     current, chain = store.resolve_id(asked)
     if not current:
         if chain:
-            raise StoreError(
+            raise CustomerRetired(
                 f"customer {asked} was retired: all its source records were deleted",
                 hint=f"redirects: {', '.join(str(r['reason']) for r in chain)}",
             )

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from c360.errors import StoreError
 from c360.project.explain import explain_in_store
 from c360.project.view import (
+    CustomerRetired,
     current_customer,
     customer_records,
     customer_view,
@@ -35,32 +36,32 @@ __all__ = ["router"]
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 Reader = Annotated[Principal, Depends(require("read"))]
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: PROBLEM_RESPONSES[401] | {"description": "No such customer."},
-              410: PROBLEM_RESPONSES[401] | {"description": "The customer was retired."}}  # fmt: skip
-CustomerId = Annotated[str, Query(min_length=1, max_length=200)]
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: PROBLEM_RESPONSES[401] | {"description": "No such customer."},
+    410: PROBLEM_RESPONSES[401] | {"description": "The customer was retired."},
+}
 
 
-def _service(request: Request) -> Service:
-    return service_of(request)
+def _not_found(error: StoreError) -> HTTPException:
+    return HTTPException(410 if isinstance(error, CustomerRetired) else 404, user_detail(error))
 
 
 def _current(service: Service, asked: str) -> tuple[str, list[str], list[dict[str, Any]]]:
     try:
         return current_customer(service.reader(), asked)
     except StoreError as e:
-        status = 410 if "retired" in e.message else 404
-        raise HTTPException(status, user_detail(e)) from None
+        raise _not_found(e) from None
 
 
 @router.get("/customers/{customer_id}", response_model=Customer360, responses=_NOT_FOUND,
             summary="The 360 view of a customer, by any ID ever issued")  # fmt: skip
 def get_customer(customer_id: str, request: Request, _: Reader) -> dict[str, Any]:
-    service = _service(request)
+    service = service_of(request)
     store = service.reader()
     try:
         view = customer_view(store, customer_id, high_value=service.high_value(store))
     except StoreError as e:
-        raise HTTPException(410 if "retired" in e.message else 404, user_detail(e)) from None
+        raise _not_found(e) from None
     return {
         "asked": view.asked, "customer_id": view.customer_id, "other_ids": view.other_ids,
         "redirects": view.redirects, "created_at": view.created_at, "golden": view.golden,
@@ -84,7 +85,7 @@ def search_customers(
     given = [k for k, v in (("email", email), ("phone", phone), ("name", name)) if v is not None]
     if len(given) != 1:
         raise HTTPException(422, "give exactly one of email, phone or name")
-    service = _service(request)
+    service = service_of(request)
     store = service.reader()
     try:
         found = find_customers(store, email=email, phone=phone, name=name,
@@ -126,7 +127,7 @@ def get_timeline(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
-    service = _service(request)
+    service = service_of(request)
     current, _others, _chain = _current(service, customer_id)
     events = timeline(service.reader(), current, limit=limit + 1, offset=offset,
                       department=department, kind=type, since=since, until=until)  # fmt: skip
@@ -138,7 +139,7 @@ def get_timeline(
 @router.get("/customers/{customer_id}/records", response_model=RecordList, responses=_NOT_FOUND,
             summary="The customer's source records, with raw rows and link evidence")  # fmt: skip
 def get_records(customer_id: str, request: Request, _: Reader) -> dict[str, Any]:
-    service = _service(request)
+    service = service_of(request)
     current, _others, _chain = _current(service, customer_id)
     return {"customer_id": current, "records": customer_records(service.reader(), current)}
 
@@ -151,7 +152,7 @@ RecordKey = Annotated[str, Query(min_length=3, max_length=300, pattern=r"^[^:]+:
             responses={404: PROBLEM_RESPONSES[401] | {"description": "No such record."}},
             summary="Why two records are, or are not, the same customer")  # fmt: skip
 def explain(a: RecordKey, b: RecordKey, request: Request, _: Reader) -> dict[str, Any]:
-    service = _service(request)
+    service = service_of(request)
     store = service.reader()
     try:
         pair = explain_in_store(store, service.config, a, b)
@@ -185,7 +186,7 @@ def changes(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Poll with the `next` of the last answer as `since`: every change comes once, in order."""
-    rows = _service(request).reader().changes(since, limit)
+    rows = service_of(request).reader().changes(since, limit)
     return {"changes": rows, "next": rows[-1]["seq"] if rows else since}
 
 
@@ -196,7 +197,7 @@ async def change_stream(
 ) -> AsyncIterator[ServerSentEvent]:
     """Each change is an event whose `id` is its `seq` (resume with `since`, or the
     `Last-Event-ID` header); the stream stays open and sends new changes as they are published."""
-    service = _service(request)
+    service = service_of(request)
     header = request.headers.get("last-event-id", "")
     cursor = int(header) if header.isdigit() else since
     while not await request.is_disconnected():
