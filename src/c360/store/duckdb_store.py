@@ -44,6 +44,7 @@ import pyarrow as pa
 from c360.errors import StoreError
 from c360.store import changes
 from c360.store.base import Decision, RunRecord
+from c360.store.writes import customers_touched, replace_rows
 
 __all__ = ["SCHEMA", "Decision", "DuckDBStore", "RunRecord"]
 
@@ -333,7 +334,7 @@ class DuckDBStore:
             changes.before_publish(con, None)
             for name, key in _REPLACED.items():
                 con.register("incoming", tables[name])
-                _replace(con, name, key)
+                replace_rows(con, name, key, SCHEMA_COLUMNS[name])
                 con.unregister("incoming")
                 if pause is not None:
                     pause(f"publish:{name}")
@@ -358,7 +359,7 @@ class DuckDBStore:
         go; then `inserts` are appended. `match_records` may be in both.
         """
         con = self._con
-        scope = _customers_touched(deletes, inserts)
+        scope = customers_touched(deletes, inserts)
         with self._publishing():
             changes.before_publish(con, scope)
             for name, keys in deletes:
@@ -412,50 +413,6 @@ class DuckDBStore:
                 json.dumps(dict(run.metrics), default=str),
             ],
         )
-
-
-def _customers_touched(
-    deletes: Sequence[tuple[str, pa.Table]], inserts: Mapping[str, pa.Table]
-) -> pa.Table:
-    """The customer ids whose rows a change replaces or adds."""
-    ids = [
-        keys.column("customer_id").cast(pa.string())
-        for name, keys in [*deletes, *inserts.items()]
-        if name in ("customers", "golden") and "customer_id" in keys.column_names
-    ]
-    column = pa.chunked_array(ids, pa.string()) if ids else pa.chunked_array([], pa.string())
-    return pa.table({"customer_id": column.unique()})
-
-
-def _replace(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...]) -> None:
-    """Make `table` equal to `incoming`, touching only rows that differ.
-
-    Rows are compared by key and a hash of the whole row, so the diff holds keys and hashes,
-    not a second copy of every row: rows whose key is gone or whose content changed are
-    deleted, and new or changed rows are inserted.
-    """
-    if not con.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall():
-        # A first publish: nothing to compare with.
-        con.execute(f"INSERT INTO {table} SELECT * FROM incoming")
-        return
-    columns = ", ".join(SCHEMA_COLUMNS[table])
-    k = ", ".join(key)
-    fingerprint = f"SELECT {k}, hash({columns}) AS _h FROM"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE publish_stale AS SELECT {k} FROM"
-        f" ({fingerprint} {table}) ANTI JOIN ({fingerprint} incoming) USING ({k}, _h)"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE publish_fresh AS SELECT {k} FROM"
-        f" ({fingerprint} incoming) ANTI JOIN ({fingerprint} {table}) USING ({k}, _h)"
-    )
-    match = " AND ".join(f"{table}.{c} = d.{c}" for c in key)
-    con.execute(f"DELETE FROM {table} USING publish_stale d WHERE {match}")
-    con.execute(
-        f"INSERT INTO {table} SELECT i.* FROM incoming i SEMI JOIN publish_fresh USING ({k})"
-    )
-    con.execute("DROP TABLE publish_stale")
-    con.execute("DROP TABLE publish_fresh")
 
 
 def now() -> datetime:
