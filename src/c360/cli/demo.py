@@ -92,4 +92,6 @@ def run_demo(folder: Path, people: int, seed: int) -> None:
         "  c360 review                               # borderline pairs: accept or reject\n"
         "  c360 export customers -o customers.csv    # golden records for other systems\n"
         "  c360 run                                  # rerun: no customer ID changes\n"
+        "  c360 keys create --role reader            # an API key, then:\n"
+        "  c360 serve                                # the REST API, docs at :8360/docs\n"
     )
