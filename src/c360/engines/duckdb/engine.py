@@ -13,7 +13,7 @@ Tables it keeps, in flow order:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +27,13 @@ from c360.engines.base import (
     BlockingReport,
     BlockingRule,
     EngineCapabilities,
-    EventMapping,
     FieldWeights,
-    GoldenField,
     Lookup,
     PairsWithin,
     ReadReport,
 )
-from c360.engines.duckdb import customers, pairs, reading, records
+from c360.engines.duckdb import pairs, reading, records
+from c360.engines.duckdb.customer_methods import CustomerMethods
 from c360.engines.duckdb.incremental import IncrementalMethods
 from c360.engines.duckdb.render import FUNCTIONS, literal, quote
 from c360.engines.duckdb.results import arrow, first_row
@@ -42,7 +41,7 @@ from c360.engines.duckdb.results import arrow, first_row
 __all__ = ["DuckDBEngine"]
 
 
-class DuckDBEngine(IncrementalMethods):
+class DuckDBEngine(CustomerMethods, IncrementalMethods):
     capabilities = EngineCapabilities(
         name="duckdb",
         file_formats=frozenset({"csv", "parquet", "jsonl"}),
@@ -415,50 +414,6 @@ class DuckDBEngine(IncrementalMethods):
         self._con.unregister("rule_names")
         (n,) = first_row(self._con.execute("SELECT count(*) FROM scored")) or (0,)
         return int(n)
-
-    # --- customers (project runs) ---------------------------------------------------------
-
-    def apply_decisions(
-        self, links: Sequence[tuple[int, int]], unlinks: Sequence[tuple[int, int]]
-    ) -> None:
-        customers.apply_decisions(self._con, links, unlinks)
-
-    def set_customers(self, rids: npt.NDArray[np.int64], customer_ids: Sequence[str]) -> None:
-        """Give every record its customer ID (`customer_of`), for the steps that follow."""
-        self._con.register(
-            "customer_of_in",
-            pa.table({"rid": rids, "customer_id": pa.array(customer_ids, pa.string())}),
-        )
-        self._con.execute("CREATE OR REPLACE TABLE customer_of AS SELECT * FROM customer_of_in")
-        self._con.unregister("customer_of_in")
-
-    def golden_records(
-        self, fields: Sequence[GoldenField], sources: Sequence[str], only: pa.Array | None = None
-    ) -> pa.Table:
-        return customers.golden_records(self._con, fields, sources, only)
-
-    def contact_points(
-        self, kinds: Mapping[str, str], golden: pa.Table, only: pa.Array | None = None
-    ) -> pa.Table:
-        """Contact points of the customers (or `only` some); they also become the ones events
-        are tied by (`set_contact_points`)."""
-        points = customers.contact_points(self._con, kinds, golden, only)
-        self.set_contact_points(points)
-        return points
-
-    def resolve_events(
-        self, event: EventMapping, contact_lookup: pa.Table | None
-    ) -> tuple[pa.Table, pa.Table]:
-        return customers.resolve_events(self._con, event, contact_lookup)
-
-    def store_records(self, fields: Sequence[str], changed_only: bool = False) -> pa.Table:
-        return customers.store_records(self._con, fields, changed_only)
-
-    def store_links(self, rule_names: Sequence[str], affected_only: bool = False) -> pa.Table:
-        return customers.store_links(self._con, rule_names, affected_only)
-
-    def store_pairs(self, rule_names: Sequence[str], dirty_only: bool = False) -> pa.Table:
-        return customers.store_pairs(self._con, rule_names, dirty_only)
 
 
 def _path_literal(path: Path) -> str:

@@ -77,12 +77,5 @@ class IncrementalMethods:
     def sharing_flips(self, fields: Sequence[str], max_sharing: int) -> pa.Array:
         return delta.sharing_flips(self._con, fields, max_sharing)
 
-    def set_contact_points(self, points: pa.Table) -> None:
-        self._con.register("contact_points_in", points)
-        self._con.execute(
-            "CREATE OR REPLACE TABLE contact_points_now AS SELECT * FROM contact_points_in"
-        )
-        self._con.unregister("contact_points_in")
-
     def retie_events(self, events: pa.Table) -> pa.Table:
         return delta.retie_events(self._con, events)
