@@ -46,8 +46,14 @@ def serve(
 
     root = _project(project).resolve()
     url = f"http://{host}:{port}"
-    # Opened here, so that a project that cannot be served says why before anything listens.
-    service = Service(root, url=url)
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("Rendering the customers' views", total=None)
+        # Opened here, so that a project that cannot be served says why before anything
+        # listens; the read model is rebuilt when the store has moved on since it was built.
+        service = Service(root, url=url,
+                          progress=lambda done, total: bar.update(task, completed=done, total=total))  # fmt: skip
     application = create_app(root, url=url, service=service)
     console.print(f"[bold]c360 serve[/] {root}\n  API:  {url}\n  docs: {url}/docs")
     if not KeyRing(root).entries():

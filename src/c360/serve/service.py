@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from c360.project.config import ProjectConfig, load_project
 from c360.project.lock import project_lock
 from c360.project.run import PROJECT_FILE
 from c360.serve.keys import KeyRing, Principal
+from c360.serve.read_model import ReadModel
 from c360.store import DuckDBStore
 
 __all__ = ["Metrics", "Service", "require"]
@@ -54,7 +56,13 @@ class Metrics:
 class Service:
     """Opened by the app's lifespan, closed when it stops."""
 
-    def __init__(self, root: Path, *, url: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        url: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.root = root.resolve()
         self.config: ProjectConfig = load_project(self.root / PROJECT_FILE)
         self.keys = KeyRing(self.root)
@@ -69,6 +77,9 @@ class Service:
         # Requests are point lookups, many at a time: one thread per query serves them with
         # less CPU than spreading each over every core.
         self.store.query("SET threads = 1")
+        self.views = ReadModel(self.root)
+        if not self.views.current(self.store):
+            self.views.build(self.store, progress)
         self._local = threading.local()
 
     def close(self) -> None:

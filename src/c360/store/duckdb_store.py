@@ -284,6 +284,11 @@ class DuckDBStore:
                     frontier.append(r["new_id"])
         return found, chain
 
+    def stream(self, sql: str, batch_rows: int) -> pa.RecordBatchReader:
+        """A query's result in batches, for results too big to hold at once. The reader must
+        be drained before the store is used again."""
+        return self._con.sql(sql).to_arrow_reader(batch_rows)
+
     def changes(self, since: int, limit: int) -> list[dict[str, Any]]:
         """The change feed after cursor `since`, oldest first."""
         return self.query(

@@ -1,0 +1,84 @@
+"""The service's read model: the view it sends is the view the store gives, field for field."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+
+from c360.demo import generate_company
+from c360.progress import SilentReporter
+from c360.project.run import run_project
+from c360.project.view import customer_view
+from c360.serve.read_model import ReadModel
+from c360.store import Decision, DuckDBStore
+from c360.store.duckdb_store import now
+from tests.project.conftest import write_project
+
+
+def _from_store(store: DuckDBStore, customer_id: str, at: datetime) -> dict[str, Any]:
+    v = customer_view(store, customer_id, as_of=at)
+    return dict(jsonable_encoder({
+        "asked": v.asked, "customer_id": v.customer_id, "other_ids": v.other_ids,
+        "redirects": v.redirects, "created_at": v.created_at, "golden": v.golden,
+        "contact_points": v.contact_points, "records": v.records, "timeline": v.timeline,
+        "insights": v.insights.__dict__,
+    }))  # fmt: skip
+
+
+def test_every_view_equals_the_stores_on_the_demo_company(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    generate_company(root, people=300, seed=11)
+    run_project(root, SilentReporter())
+    with DuckDBStore(root / "c360.duckdb") as store:
+        model = ReadModel(root)
+        assert not model.current(store)
+        built = model.build(store)
+        ids = [r["customer_id"] for r in store.query("SELECT customer_id FROM customers")]
+        assert built == len(ids) and model.current(store)
+        at = now()
+        for customer_id in ids:
+            ready = model.get(customer_id, at)
+            assert ready is not None
+            assert json.loads(ready) == _from_store(store, customer_id, at), customer_id
+        assert model.get("C-NOT-ISSUED") is None
+
+
+def test_stale_after_a_publish_and_rebuilt(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "acme")
+    run_project(root, SilentReporter())
+    with DuckDBStore(root / "c360.duckdb") as store:
+        model = ReadModel(root)
+        model.build(store)
+        ids = {r["record_id"]: r["customer_id"] for r in store.query("SELECT * FROM links")}
+        store.add_decision(Decision(("crm", "c4"), ("shop", "s9"), "link", now()))
+    run_project(root, SilentReporter())  # the two customers merge
+    with DuckDBStore(root / "c360.duckdb") as store:
+        assert not model.current(store)
+        model.build(store)
+        merged = {ids["c4"], ids["s9"]}
+        present = [i for i in merged if model.get(i) is not None]
+        assert len(present) == 1  # the retired ID is no current customer's view any more
+        view = json.loads(model.get(present[0]) or b"{}")
+        assert {(r["source"], r["record_id"]) for r in view["records"]} == {("crm", "c4"),
+                                                                            ("shop", "s9")}  # fmt: skip
+
+
+def test_web_visits_are_recounted_as_they_age(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    generate_company(root, people=300, seed=11)
+    run_project(root, SilentReporter())
+    with DuckDBStore(root / "c360.duckdb") as store:
+        model = ReadModel(root)
+        model.build(store)
+        (row,) = store.query(
+            "SELECT customer_id, max(occurred_at) AS last FROM events WHERE type = 'web_visit'"
+            " AND customer_id IS NOT NULL GROUP BY 1 ORDER BY last DESC, customer_id LIMIT 1"
+        )
+    recent = json.loads(model.get(row["customer_id"]) or b"{}")["insights"]["web_visits_30d"]
+    later = datetime.fromisoformat(row["last"][:19]) + timedelta(days=31)
+    aged = json.loads(model.get(row["customer_id"], later) or b"{}")["insights"]["web_visits_30d"]
+    assert recent >= 1 and aged == 0
