@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from c360 import __version__
 from c360.serve import read_api
@@ -22,6 +23,35 @@ __all__ = ["MAX_BODY_BYTES", "create_app"]
 
 # A batch of records is at most this big; a bigger body is answered 413.
 MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+class Measured:
+    """Count and time every request by route and status (plain ASGI: no per-request copies)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start, status = time.perf_counter(), 500
+
+        async def sent(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sent)
+        finally:
+            service = getattr(scope["app"].state, "service", None)
+            if service is not None:
+                route = getattr(scope.get("route"), "path", "unmatched")
+                method = scope["method"]
+                service.metrics.requests.labels(method, route, str(status)).inc()
+                service.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
 
 
 def create_app(root: Path, *, url: str | None = None, service: Service | None = None) -> FastAPI:
@@ -55,18 +85,7 @@ def create_app(root: Path, *, url: str | None = None, service: Service | None = 
     install_problem_handlers(app)
     app.include_router(read_api.router)
 
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics = service_of(request).metrics
-        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, path).observe(time.perf_counter() - start)
-        return response
+    app.add_middleware(Measured)
 
     @app.get("/health", response_model=Health, summary="Is the service up (no key needed)")
     def health(request: Request) -> dict[str, Any]:

@@ -124,7 +124,7 @@ def service_of(request: Request) -> Service:
 def require(action: str):  # type: ignore[no-untyped-def]
     """A dependency: the request's principal, if its key is valid and its role may `action`."""
 
-    def check(
+    async def check(
         request: Request,
         key: Annotated[str | None, Depends(_api_key)],
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
