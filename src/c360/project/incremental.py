@@ -65,7 +65,7 @@ from c360.project.steps import (
     redirects_table,
 )
 from c360.resolve.configure import auto_conflicts, complete_config
-from c360.sources.files import LoadedSource
+from c360.sources.files import LoadedSource, SourceSpec
 from c360.store import RunRecord
 from c360.store.duckdb_store import now
 
@@ -138,8 +138,14 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
     started = now()
     timings: dict[str, float] = {}
     names = [s.name for s in config.people]
-    reread = [s for s in config.people if _changed(ctx, s.name)]
-    events_reread = {s.name for s in config.events if _changed(ctx, s.name)}
+    writes = ctx.writes
+    kind = "incremental" if writes is None else "realtime"
+    if writes is None:
+        reread = [s for s in config.people if _changed(ctx, s.name)]
+        events_reread = {s.name for s in config.events if _changed(ctx, s.name)}
+    else:
+        reread = [s for s in config.people if s.name in writes]
+        events_reread = set()
     fields = {f: FieldKind(k) for f, k in last.metrics["fields"].items()}
     rules = blocking_of(last) or []
     if not reread and not events_reread and decisions_print(store) == last.metrics.get("decisions"):
@@ -155,6 +161,15 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
     with timed(timings, "read"):
         specs = []
         for source in reread:
+            if writes is not None:
+                write = writes[source.name]
+                specs.append(SourceSpec(
+                    name=source.name, rows=write.rows, where=f"{source.name} (API)",
+                    id_column=source.id, fields=source.fields, updated_at=source.updated_at,
+                    partial=True,
+                ))  # fmt: skip
+                ids_now[source.name] = list(write.ids)
+                continue
             since = watermarks.get(source.name) if source.sql and source.updated_at else None
             read = people_spec(root, source, since)
             specs.append(read.spec)
@@ -320,8 +335,8 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
             "plans": plans_to_json(stored_plans | (job.plans if specs else {})),
         }  # fmt: skip
         store.publish_changes(
-            RunRecord(run_id, started, now(), "incremental", ctx.matching_print,
-                      model.to_json(), metrics),
+            RunRecord(run_id, started, now(), kind, ctx.matching_print, model.to_json(),
+                      metrics),
             deletes, inserts, redirects_table(assignment.redirects, started, run_id),
             quarantine, pause=ctx.pause,
         )  # fmt: skip
@@ -330,7 +345,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
     customers, tied = store.counts()
     return RunSummary(
         run_id=run_id,
-        kind="incremental",
+        kind=kind,
         sources=source_counts(ctx, loaded, event_counts),
         records=n_records,
         customers=customers,
@@ -342,7 +357,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
         timings=timings,
         model_reused=True,
         unchanged=[s.name for s in [*config.people, *config.events]
-                   if not _changed(ctx, s.name)],
+                   if s.name not in {r.name for r in reread} | events_reread],
     )  # fmt: skip
 
 

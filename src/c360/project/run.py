@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from c360.model import FieldKind
 from c360.pipeline import JobSpec, ModelTrained, prepare_job, score_pairs, train_on_prepared
 from c360.progress import Reporter, timed
-from c360.project.config import load_project
+from c360.project.config import ProjectConfig, load_project
 from c360.project.events import CACHE_DIR, SourceCount, tie_events
 from c360.project.identity import assign_customer_ids
 from c360.project.lock import project_lock
@@ -48,7 +48,7 @@ from c360.resolve.fellegi_sunter import MatchModel
 from c360.store import DuckDBStore, RunRecord
 from c360.store.duckdb_store import now
 
-__all__ = ["RunSummary", "run_project"]
+__all__ = ["RunSummary", "matching_fingerprint", "run_project"]
 
 PROJECT_FILE = "c360.yaml"
 
@@ -57,6 +57,13 @@ def _run_incremental(ctx: RunContext) -> RunSummary | None:
     from c360.project.incremental import run_incremental
 
     return run_incremental(ctx)
+
+
+def matching_fingerprint(config: ProjectConfig) -> str:
+    """Changes when a setting that the model depends on changes."""
+    return fingerprint(
+        {"standardize": config.standardize.model_dump(), "matching": config.matching.model_dump()}
+    )
 
 
 def run_project(
@@ -76,12 +83,7 @@ def run_project(
     config = load_project(root / PROJECT_FILE)
     with project_lock(root), DuckDBStore(root / config.store) as store:
         last = store.last_run()
-        matching_print = fingerprint(
-            {
-                "standardize": config.standardize.model_dump(),
-                "matching": config.matching.model_dump(),
-            }
-        )
+        matching_print = matching_fingerprint(config)
         model = None
         if last is not None and not retrain and last.fingerprint == matching_print and last.model:
             model = MatchModel.from_json(last.model)

@@ -62,5 +62,6 @@ def people_spec(root: Path, source: PeopleSource, since: str | None = None) -> P
     spec = SourceSpec(
         name=source.name, rows=rows, where=where, id_column=source.id,
         fields=source.fields, updated_at=source.updated_at, fields_must_exist=True,
+        partial=since is not None,
     )  # fmt: skip
     return PeopleRead(spec, quarantined, watermark if watermark is not None else since)

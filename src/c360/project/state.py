@@ -27,6 +27,7 @@ __all__ = [
     "STATE_VERSION",
     "RunContext",
     "RunSummary",
+    "SourceWrite",
     "blocking_of",
     "customer_times",
     "decisions_print",
@@ -42,6 +43,16 @@ __all__ = [
 STATE_VERSION = 2
 
 
+@dataclass(frozen=True)
+class SourceWrite:
+    """Records written to a people source through the API, for a run to take in as if the
+    source had been read: the new and changed rows (raw columns), and every id the source
+    holds after the write (so that a record missing from it is deleted)."""
+
+    rows: pa.Table
+    ids: list[str]
+
+
 @dataclass
 class RunContext:
     root: Path
@@ -54,9 +65,14 @@ class RunContext:
     pause: Callable[[str], None] | None
     # Taken before anything is read: a file changed during the run is read again next time.
     files: dict[str, list[int] | None] = field(default_factory=dict)
+    # A real-time write: only these sources changed, by these records; no file is read.
+    writes: dict[str, SourceWrite] | None = None
 
     def __post_init__(self) -> None:
-        if not self.files:
+        if self.writes is not None and self.last is not None:
+            # Files stay as the last run saw them: a file changed meanwhile is read next run.
+            self.files = dict(self.last.metrics.get("files", {}))
+        elif not self.files:
             self.files = file_states(self.root, self.config)
 
 

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from c360 import __version__
-from c360.serve import read_api
+from c360.serve import read_api, write_api
 from c360.serve.keys import Principal
 from c360.serve.problems import PROBLEM_RESPONSES, BodyLimit, install_problem_handlers
 from c360.serve.schemas import Health, Problem
@@ -84,6 +84,7 @@ def create_app(root: Path, *, url: str | None = None, service: Service | None = 
         app.state.service = service  # usable before the lifespan runs (test transports)
     install_problem_handlers(app)
     app.include_router(read_api.router)
+    app.include_router(write_api.router)
 
     app.add_middleware(Measured)
 

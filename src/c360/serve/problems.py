@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -106,7 +107,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail: str | None = exc.detail if isinstance(exc.detail, str) else None
         if detail == HTTPStatus(exc.status_code).phrase:
             detail = None
-        return problem(exc.status_code, detail, headers=getattr(exc, "headers", None),
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Every method of every route on this path (Starlette names only the first's).
+            allowed = {m for r in app.routes if isinstance(r, APIRoute)
+                       and r.path_regex.match(request.url.path) for m in r.methods or ()}  # fmt: skip
+            headers["Allow"] = ", ".join(sorted(allowed))
+        return problem(exc.status_code, detail, headers=headers or None,
                        instance=request.url.path)  # fmt: skip
 
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -21,7 +21,7 @@ import os
 import sqlite3
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,9 +38,14 @@ _BATCH = 20_000
 _TIME = "%Y-%m-%dT%H:%M:%S"
 
 
-def _documents_sql(since: str, high_value: float | None) -> str:
-    """One row per current customer: its id, the view as JSON text, and its visits since
-    `since` (the start of the 30 days before the build)."""
+def _id_list(ids: Sequence[str]) -> str:
+    return ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
+
+
+def _documents_sql(since: str, high_value: float | None, only: Sequence[str] | None = None) -> str:
+    """One row per current customer (or those of `only`): its id, the view as JSON text, and
+    its visits since `since` (the start of the 30 days before the build)."""
+    mine = "" if only is None else f" AND customer_id IN ({_id_list(only) or 'NULL'})"
     event = ", ".join(
         f"'{c}': coalesce(json(attributes), '{{}}'::JSON)" if c == "attributes" else f"'{c}': {c}"
         for c in _TIMELINE_COLUMNS
@@ -51,20 +56,21 @@ def _documents_sql(since: str, high_value: float | None) -> str:
     g AS (SELECT customer_id, list({{'field': field, 'value': value, 'source': source,
                  'record_id': record_id, 'updated_at': updated_at, 'rule': rule}}
                  ORDER BY field) AS golden
-          FROM golden GROUP BY customer_id),
+          FROM golden WHERE true{mine} GROUP BY customer_id),
     p AS (SELECT customer_id, list({{'kind': kind, 'value': value, 'preferred': preferred,
                  'sources': sources}} ORDER BY kind, preferred DESC, value) AS contact_points
-          FROM contact_points GROUP BY customer_id),
+          FROM contact_points WHERE true{mine} GROUP BY customer_id),
     r AS (SELECT l.customer_id, list({{'source': l.source, 'record_id': l.record_id,
                  'evidence': json(l.evidence), 'updated_at': r.updated_at, 'raw': json(r.raw)}}
                  ORDER BY l.source, l.record_id) AS records
-          FROM links l LEFT JOIN records r USING (source, record_id) GROUP BY l.customer_id),
+          FROM links l LEFT JOIN records r USING (source, record_id)
+          WHERE true{mine.replace("customer_id", "l.customer_id")} GROUP BY l.customer_id),
     e AS (SELECT customer_id, {_INSIGHTS.replace("?", repr(since))},
                  list({{{event}}} ORDER BY occurred_at DESC NULLS LAST, source, event_id)[1:50]
                    AS timeline,
                  list(occurred_at ORDER BY occurred_at) FILTER (
                    WHERE type = 'web_visit' AND occurred_at >= {since!r}) AS recent_visits
-          FROM events WHERE customer_id IS NOT NULL GROUP BY customer_id)
+          FROM events WHERE customer_id IS NOT NULL{mine} GROUP BY customer_id)
     SELECT c.customer_id,
            CAST(to_json({{
              'asked': c.customer_id, 'customer_id': c.customer_id, 'other_ids': [],
@@ -91,6 +97,7 @@ def _documents_sql(since: str, high_value: float | None) -> str:
            CAST(to_json(coalesce(e.recent_visits, [])) AS VARCHAR) AS visits
     FROM customers c LEFT JOIN g USING (customer_id) LEFT JOIN p USING (customer_id)
     LEFT JOIN r USING (customer_id) LEFT JOIN e USING (customer_id)
+    WHERE true{mine.replace("customer_id", "c.customer_id")}
     """
 
 
@@ -100,6 +107,7 @@ class ReadModel:
     def __init__(self, root: Path) -> None:
         self.path = root / VIEWS_FILE
         self._local = threading.local()
+        self._lock = threading.Lock()
 
     def _stamp(self, store: DuckDBStore) -> str:
         run = store.last_run()
@@ -149,11 +157,30 @@ class ReadModel:
             db.execute("INSERT INTO meta VALUES ('built_from', ?)", [self._stamp(store)])
             db.execute("INSERT INTO meta VALUES ('built_at', ?)", [as_of.strftime(_TIME)])
             db.commit()
+            db.execute("PRAGMA journal_mode = WAL")  # readers go on while a write refreshes
         finally:
             db.close()
         partial.replace(self.path)
         self._local = threading.local()  # connections to the old file are dropped
         return done
+
+    def refresh(self, store: DuckDBStore, customer_ids: Iterable[str]) -> int:
+        """Render again the views of these customers after a write (an ID that is no longer a
+        current customer loses its view); return how many views were written."""
+        ids = sorted({i for i in customer_ids if i})
+        if not ids:
+            return 0
+        since = (now() - timedelta(days=30)).strftime(_TIME)
+        rows = store.query(_documents_sql(since, high_value_line(store), ids))
+        with self._lock, sqlite3.connect(self.path) as db:
+            db.executemany("DELETE FROM views WHERE customer_id = ?", [(i,) for i in ids])
+            db.executemany(
+                "INSERT INTO views VALUES (?, ?, ?)",
+                [(r["customer_id"], zlib.compress(r["doc"].encode(), 1),
+                  r["visits"] if r["visits"] != "[]" else None) for r in rows],
+            )  # fmt: skip
+            db.execute("UPDATE meta SET value = ? WHERE key = 'built_from'", [self._stamp(store)])
+        return len(rows)
 
     def get(self, customer_id: str, at: datetime | None = None) -> bytes | None:
         """The view of a current customer as JSON, or None (not a current ID)."""

@@ -27,6 +27,7 @@ from c360.project.lock import project_lock
 from c360.project.run import PROJECT_FILE
 from c360.serve.keys import KeyRing, Principal
 from c360.serve.read_model import ReadModel
+from c360.serve.writes import Writer
 from c360.store import DuckDBStore
 
 __all__ = ["Metrics", "Service", "require"]
@@ -77,6 +78,7 @@ class Service:
         # Requests are point lookups, many at a time: one thread per query serves them with
         # less CPU than spreading each over every core.
         self.store.query("SET threads = 1")
+        self.writer = Writer(self)
         self.views = ReadModel(self.root)
         if not self.views.current(self.store):
             self.views.build(self.store, progress)

@@ -53,6 +53,9 @@ class SourceSpec:
     # A project source names its own columns, so a missing one was renamed or dropped; the
     # inputs of one `c360 link` share one mapping, which need not fit each file.
     fields_must_exist: bool = False
+    # Only the rows changed since the last read (a watermark read, a write through the API):
+    # none at all is a valid answer.
+    partial: bool = False
 
     @classmethod
     def from_path(
@@ -142,7 +145,7 @@ def load_source(engine: Engine, spec: SourceSpec, index: int) -> LoadedSource:
         encoding=report.encoding,
         quarantined=quarantined,
     )
-    if loaded.accepted == 0:
+    if loaded.accepted == 0 and not (spec.partial and loaded.total == 0):
         raise SourceError(
             f"{where}: none of its {loaded.total} rows could be used",
             hint=(quarantined[0].reason if quarantined else "check the source"),

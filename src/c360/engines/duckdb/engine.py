@@ -242,7 +242,11 @@ class DuckDBEngine(CustomerMethods, IncrementalMethods):
         if frozen is not None:
             self._con.register("frozen_tf", frozen)
         joins, cols = [], []
+        present = set(self.record_columns())
         for i, f in enumerate(fields):
+            if f not in present:  # no record read here has the field (a source without it)
+                cols.append(f"NULL::DOUBLE AS {quote(f + '__tf')}")
+                continue
             source = (
                 f"SELECT value, tf FROM frozen_tf WHERE field = {literal(f)}"
                 if frozen is not None

@@ -1,0 +1,144 @@
+"""The write endpoints: source records upserted and deleted, resolved with the batch model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from c360.errors import C360Error, StoreError
+from c360.serve.keys import Principal
+from c360.serve.problems import PROBLEM_RESPONSES, user_detail
+from c360.serve.schemas import Change
+from c360.serve.service import require, service_of
+from c360.serve.writes import NeedsRun, UnknownSource, WriteRefused, WriteResult
+
+__all__ = ["router"]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    **PROBLEM_RESPONSES,
+    400: PROBLEM_RESPONSES[401] | {"description": "The body cannot be read as JSON."},
+    404: PROBLEM_RESPONSES[401] | {"description": "No such source (or record, to delete)."},
+    409: PROBLEM_RESPONSES[401] | {"description": "The project needs `c360 run` first."},
+}
+router = APIRouter(responses=_ERRORS)
+Writer = Annotated[Principal, Depends(require("write"))]
+SourceName = Annotated[str, Path(min_length=1, max_length=100)]
+RecordId = Annotated[str, Path(min_length=1, max_length=200)]
+Columns = Annotated[
+    dict[Annotated[str, Field(min_length=1, max_length=200)], Annotated[str | None, Field(max_length=10_000)]],
+    Field(max_length=500, description="The record's columns as its source has them: raw values,"
+          " which the project's mapping for that source standardises."),
+]  # fmt: skip
+
+
+class RecordIn(BaseModel):
+    fields: Columns
+
+
+class RecordWithId(BaseModel):
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    fields: Columns
+
+
+class Batch(BaseModel):
+    records: Annotated[list[RecordWithId], Field(min_length=1, max_length=1000)]
+
+
+class Written(BaseModel):
+    source: str
+    record_id: str
+    customer_id: str | None = Field(description="Its customer now; null once deleted.")
+
+
+class WriteAnswer(BaseModel):
+    outcome: str = Field(
+        description="What happened to the record's customer: new_customer, linked, merged,"
+        " updated, unchanged, deleted or retired (a batch: the most telling of its records')"
+    )
+    run_id: str
+    records: list[Written]
+    changes: list[Change] = Field(description="The change-feed entries this write made.")
+
+
+def _call(request: Request, action: str, *args: Any) -> WriteResult:
+    writer = service_of(request).writer
+    try:
+        result: WriteResult = getattr(writer, action)(*args)
+    except UnknownSource as e:
+        raise HTTPException(404, user_detail(e)) from None
+    except NeedsRun as e:
+        raise HTTPException(409, user_detail(e)) from None
+    except WriteRefused as e:
+        raise HTTPException(422, user_detail(e)) from None
+    except StoreError as e:
+        raise HTTPException(404, user_detail(e)) from None
+    except C360Error as e:
+        raise HTTPException(422, user_detail(e)) from None
+    return result
+
+
+def _answer(result: WriteResult, existed: set[str], deleting: bool = False) -> dict[str, Any]:
+    kinds = {c["kind"] for c in result.changes}
+    written = {c for _, _, c in result.records}
+    if deleting:
+        outcome = "retired" if "retired" in kinds else "deleted"
+    elif result.unchanged:
+        outcome = "unchanged"
+    elif "merge" in kinds:
+        outcome = "merged"
+    elif any(c["kind"] == "new" and c["customer_id"] in written for c in result.changes):
+        outcome = "new_customer"
+    elif {r for _, r, _ in result.records} <= existed:
+        outcome = "updated"
+    else:
+        outcome = "linked"
+    return {
+        "outcome": outcome,
+        "run_id": result.run_id,
+        "records": [{"source": s, "record_id": r, "customer_id": c} for s, r, c in result.records],
+        "changes": result.changes,
+    }
+
+
+def _existing(request: Request, source: str, ids: list[str]) -> set[str]:
+    marks = ", ".join("?" for _ in ids)
+    rows = (
+        service_of(request)
+        .reader()
+        .query(
+            f"SELECT record_id FROM links WHERE source = ? AND record_id IN ({marks})",
+            [source, *ids],
+        )
+    )
+    return {str(r["record_id"]) for r in rows}
+
+
+@router.put("/sources/{source}/records/{record_id}", response_model=WriteAnswer,
+            summary="Add or replace a source record; resolved now, with the batch model")  # fmt: skip
+def put_record(
+    source: SourceName, record_id: RecordId, body: RecordIn, request: Request, _: Writer
+) -> dict[str, Any]:
+    existed = _existing(request, source, [record_id])
+    result = _call(request, "upsert", source, {record_id: body.fields})
+    return _answer(result, existed)
+
+
+@router.post("/sources/{source}/records", response_model=WriteAnswer,
+             summary="Add or replace many records of a source in one write")  # fmt: skip
+def post_records(source: SourceName, body: Batch, request: Request, _: Writer) -> dict[str, Any]:
+    records = {r.id: r.fields for r in body.records}
+    if len(records) != len(body.records):
+        raise HTTPException(422, "the batch names a record id twice")
+    existed = _existing(request, source, list(records))
+    return _answer(_call(request, "upsert", source, records), existed)
+
+
+@router.delete("/sources/{source}/records/{record_id}", response_model=WriteAnswer,
+               summary="Delete a source record; its customer is rebuilt or retired")  # fmt: skip
+def delete_record(
+    source: SourceName, record_id: RecordId, request: Request, _: Writer
+) -> dict[str, Any]:
+    return _answer(_call(request, "delete", source, record_id), {record_id}, deleting=True)

@@ -1,0 +1,164 @@
+"""Writes through the API: records upserted and deleted, resolved in real time with the batch
+model — and records fed one by one end in the customers a batch run gives."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from c360.demo import generate_company
+from c360.progress import SilentReporter
+from c360.project.config import load_project
+from c360.project.run import run_project
+from tests.serve.conftest import Served, serve_project
+
+EMILY_AGAIN = {"first_name": "Emily", "last_name": "Davis", "email": "e.davis@other.example",
+               "phone": "(212) 555-0199", "street": "9 Hill Rd", "modified": "2025-01-01"}  # fmt: skip
+
+
+def _put(s: Served, source: str, record_id: str, fields: dict[str, Any], role: str = "writer"):  # type: ignore[no-untyped-def]
+    return s.client.put(f"/sources/{source}/records/{record_id}", json={"fields": fields},
+                        headers=s.headers(role))  # fmt: skip
+
+
+def _customer(s: Served, source: str, record_id: str) -> str:
+    return str(s.app.state.service.reader().query(
+        "SELECT customer_id FROM links WHERE source = ? AND record_id = ?", [source, record_id]
+    )[0]["customer_id"])  # fmt: skip
+
+
+def test_upsert_links_creates_merges_and_deletes(tmp_path: Path) -> None:
+    from tests.project.conftest import write_project
+
+    root = write_project(tmp_path / "acme")
+    run_project(root, SilentReporter())
+    for s in serve_project(root):
+        aisha = _customer(s, "crm", "c4")
+        linked = _put(s, "shop", "s10", {"name": "Aisha Khan", "email": "aisha.k@web.io",
+                                         "birth_date": "1988-01-01", "last_login": "2025-06-01"})  # fmt: skip
+        assert linked.status_code == 200, linked.text
+        body = linked.json()
+        assert body["outcome"] == "linked" and body["records"][0]["customer_id"] == aisha
+        view = s.client.get(f"/customers/{aisha}", headers=s.headers()).json()
+        assert ("shop", "s10") in {(r["source"], r["record_id"]) for r in view["records"]}
+
+        again = _put(s, "shop", "s10", {"name": "Aisha Khan", "email": "aisha.k@web.io",
+                                        "birth_date": "1988-01-01", "last_login": "2025-06-01"})  # fmt: skip
+        assert again.json()["outcome"] == "unchanged"
+
+        new = _put(s, "crm", "c20", EMILY_AGAIN).json()
+        assert new["outcome"] == "new_customer"
+        fresh = new["records"][0]["customer_id"]
+        assert s.client.get(f"/customers/{fresh}", headers=s.headers()).status_code == 200
+
+        # The same address and Emily's birth date: the bridge between her two customers.
+        emily = _customer(s, "shop", "s9")
+        merged = _put(s, "shop", "s21", {"name": "Emily Davis", "email": "e.davis@other.example",
+                                         "birth_date": "1995-05-05", "last_login": "2025-04-01"}).json()  # fmt: skip
+        assert merged["outcome"] == "merged"
+        assert ("merge", emily, fresh) in {(c["kind"], c["customer_id"], c["other_id"])
+                                           for c in merged["changes"]}  # fmt: skip
+        old = s.client.get(f"/customers/{fresh}", headers=s.headers()).json()
+        assert old["customer_id"] == emily and old["redirects"][0]["reason"] == "merge"
+
+        updated = _put(s, "crm", "c20", {**EMILY_AGAIN, "phone": "(212) 555-0142"}).json()
+        assert updated["outcome"] == "updated" and updated["records"][0]["customer_id"] == emily
+
+        gone = s.client.delete("/sources/crm/records/c4", headers=s.headers("writer"))
+        assert gone.json()["outcome"] == "deleted"  # s10 still holds Aisha
+        retired = s.client.delete("/sources/shop/records/s10", headers=s.headers("writer")).json()
+        assert retired["outcome"] == "retired" and retired["records"][0]["customer_id"] is None
+        assert s.client.get(f"/customers/{aisha}", headers=s.headers()).status_code == 410
+
+
+def test_write_mistakes_are_4xx(served: Served) -> None:
+    fields = {"name": "Zoe Park", "email": "zoe@park.example"}
+    assert _put(served, "shop", "s30", fields, role="reader").status_code == 403
+    missing = _put(served, "billing", "b1", fields)
+    assert missing.status_code == 404 and "people sources: crm, shop" in missing.json()["detail"]
+    wrong_id = _put(served, "shop", "s30", {**fields, "customer_no": "s31"})
+    assert wrong_id.status_code == 422 and "customer_no" in wrong_id.json()["detail"]
+    not_text = served.client.put("/sources/shop/records/s30", json={"fields": {"name": 5}},
+                                 headers=served.headers("writer"))  # fmt: skip
+    assert not_text.status_code == 422 and not_text.json()["errors"][0]["field"].startswith("body")
+    nothing = served.client.delete("/sources/shop/records/nope", headers=served.headers("writer"))
+    assert nothing.status_code == 404 and "shop:nope" in nothing.json()["detail"]
+
+
+def test_concurrent_writes_about_one_person_make_one_customer(tmp_path: Path) -> None:
+    from tests.project.conftest import write_project
+
+    root = write_project(tmp_path / "acme")
+    run_project(root, SilentReporter())
+    for s in serve_project(root):
+        answers: list[int] = []
+
+        def write(i: int, s: Served = s, answers: list[int] = answers) -> None:
+            r = _put(s, "shop", f"z{i}", {"name": "Zoe Park", "email": "zoe.park@mail.example",
+                                          "birth_date": "1991-02-03"})  # fmt: skip
+            answers.append(r.status_code)
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert answers == [200] * 6
+        customers = {_customer(s, "shop", f"z{i}") for i in range(6)}
+        assert len(customers) == 1  # never two customers for one person
+        view = s.client.get(f"/customers/{customers.pop()}", headers=s.headers()).json()
+        assert len(view["records"]) == 6  # no write lost
+
+
+def _people_rows(root: Path) -> list[tuple[str, str, dict[str, str]]]:
+    config = load_project(root / "c360.yaml")
+    out = []
+    for source in config.people:
+        assert source.file is not None and source.id is not None
+        with (root / source.file).open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                out.append((source.name, row[source.id], dict(row)))
+    return out
+
+
+def _partition(rows: list[tuple[str, str, str]]) -> set[frozenset[tuple[str, str]]]:
+    groups: dict[str, set[tuple[str, str]]] = {}
+    for source, record, customer in rows:
+        groups.setdefault(customer, set()).add((source, record))
+    return {frozenset(g) for g in groups.values()}
+
+
+LINKS = "SELECT source, record_id, customer_id FROM links"
+
+
+def test_records_fed_one_by_one_end_as_the_batch_run(tmp_path: Path) -> None:
+    """The demo company's people records, written one at a time through the API into a store
+    that holds only the batch run's model, end in exactly the batch run's customers."""
+    batch = tmp_path / "batch"
+    generate_company(batch, people=30, seed=5)
+    run_project(batch, SilentReporter())
+    con = duckdb.connect(str(batch / "c360.duckdb"), read_only=True)
+    expected = _partition(con.execute(LINKS).fetchall())
+    con.close()
+    live = tmp_path / "live"
+    shutil.copytree(batch, live, ignore=shutil.ignore_patterns(".c360*"))
+    con = duckdb.connect(str(live / "c360.duckdb"))
+    for table in ("records", "match_records", "links", "customers", "golden", "contact_points",
+                  "pairs", "events", "redirects", "changes", "quarantine"):  # fmt: skip
+        con.execute(f"DELETE FROM {table}")  # the model, its settings and frequencies stay
+    con.close()
+    for s in serve_project(live):
+        fed = _people_rows(live)
+        for source, record_id, row in fed:
+            r = _put(s, source, record_id, row)
+            assert r.status_code == 200, r.text
+        got = s.app.state.service.reader().query(LINKS)
+        assert len(got) == len(fed)
+        assert (
+            _partition([(r["source"], r["record_id"], r["customer_id"]) for r in got]) == expected
+        )
