@@ -10,6 +10,9 @@ source records). The service runs as its own `c360 serve` process; the load come
 - latency at a moderate load (4 connections): p50, p90, p99;
 - throughput at saturation (32 connections), with its latencies.
 
+Then `--writes` sequential `PUT /sources/{source}/records/{id}` (an existing record of the first
+people source with a new phone or email), each timed by the client.
+
 wrk's own numbers are reported; the machine is shared, so compare runs made the same day.
 """
 
@@ -77,6 +80,7 @@ def main() -> None:
     parser.add_argument("--project", type=Path, default=REPO / "bench/data/company-500000")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--port", type=int, default=8399)
+    parser.add_argument("--writes", type=int, default=5, help="PUTs to time after the GETs.")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: `apt install wrk` (Debian) or your package manager")
@@ -87,10 +91,14 @@ def main() -> None:
     records = con.execute("SELECT count(*) FROM records").fetchone()[0]  # type: ignore[index]
     ids = [r[0] for r in con.execute(
         "SELECT customer_id FROM customers USING SAMPLE 10000 ROWS (reservoir, 7)").fetchall()]  # fmt: skip
+    to_write = con.execute(
+        "SELECT source, record_id, raw FROM records WHERE source = (SELECT min(source) FROM"
+        f" records) USING SAMPLE {int(args.writes)} ROWS (reservoir, 7)"
+    ).fetchall()
     con.close()
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     key = subprocess.run(
-        [sys.executable, "-m", "c360", "keys", "create", "--role", "reader", "--note", "bench",
+        [sys.executable, "-m", "c360", "keys", "create", "--role", "writer", "--note", "bench",
          "-p", str(args.project)], capture_output=True, text=True, check=True, env=env,
     ).stdout.strip()  # fmt: skip
     url = f"http://127.0.0.1:{args.port}"
@@ -118,11 +126,27 @@ def main() -> None:
             _wrk(url, script, 4, 3)  # warm up caches and the page cache
             moderate = _wrk(url, script, 4, args.seconds)
             saturated = _wrk(url, script, 32, args.seconds)
+        writes = []
+        for i, (source, record_id, raw) in enumerate(to_write):
+            fields = {k: (None if v is None else str(v)) for k, v in json.loads(raw).items()}
+            column = "phone" if "phone" in fields else "email"
+            fields[column] = (
+                f"(212) 555-{1000 + i:04d}" if column == "phone" else f"w{i}@bench.example"
+            )
+            t = time.perf_counter()
+            r = httpx.put(f"{url}/sources/{source}/records/{record_id}", json={"fields": fields},
+                          headers={"X-API-Key": key}, timeout=600)  # fmt: skip
+            writes.append(time.perf_counter() - t)
+            if r.status_code != 200:
+                raise SystemExit(f"PUT failed: {r.status_code} {r.text}")
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
+    writes.sort()
     result = {"records": records, "ready_s": round(ready, 1), "get_customer": {
-        "moderate": moderate, "saturated": saturated}}  # fmt: skip
+        "moderate": moderate, "saturated": saturated}, "put_record": {
+        "writes": len(writes), "p50_ms": round(writes[len(writes) // 2] * 1000, 1) if writes else None,
+        "max_ms": round(writes[-1] * 1000, 1) if writes else None}}  # fmt: skip
     print(json.dumps(result, indent=2))
     out = REPO / "bench" / "out" / "serve-load.json"
     out.parent.mkdir(parents=True, exist_ok=True)
