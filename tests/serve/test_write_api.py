@@ -162,3 +162,50 @@ def test_records_fed_one_by_one_end_as_the_batch_run(tmp_path: Path) -> None:
         assert (
             _partition([(r["source"], r["record_id"], r["customer_id"]) for r in got]) == expected
         )
+
+
+def test_posted_events_are_tied_like_a_runs(tmp_path: Path) -> None:
+    from tests.project.conftest import write_project
+
+    root = write_project(tmp_path / "acme")
+    run_project(root, SilentReporter())
+    for s in serve_project(root):
+        john, maria = _customer(s, "crm", "c1"), _customer(s, "crm", "c2")
+        posted = s.client.post("/sources/orders/events", headers=s.headers("writer"), json={
+            "events": [
+                {"order_id": "o100", "customer_no": "s2", "ordered_at": "2025-07-01T10:00:00",
+                 "status": "paid", "total": "250"},
+                {"order_id": "o101", "customer_no": "s77", "ordered_at": "2025-07-02T10:00:00",
+                 "status": "paid", "total": "5"},
+                {"order_id": "o102", "customer_no": "s2", "ordered_at": "not a date",
+                 "status": "paid", "total": "5"},
+            ]})  # fmt: skip
+        assert posted.status_code == 200, posted.text
+        body = posted.json()
+        assert body["stored"] == 2
+        assert [u["event_id"] for u in body["untied"]] == ["o101"]
+        assert len(body["refused"]) == 1 and "not a date" in body["refused"][0]["reason"]
+        assert body["refused"][0]["row"] == 3
+        view = s.client.get(f"/customers/{maria}", headers=s.headers()).json()
+        assert view["timeline"][0]["event_id"] == "o100"
+        assert view["insights"]["lifetime_value"] == round(99.99 + 250, 2)
+
+        case = s.client.post("/sources/cases/events", headers=s.headers("writer"), json={
+            "events": [{"case_id": "k9", "email": "JOHN.SMITH@example.org",
+                        "opened_at": "2025-08-01T09:00:00", "status": "open"}]})  # fmt: skip
+        assert case.json()["stored"] == 1 and case.json()["untied"] == []
+        timeline = s.client.get(f"/customers/{john}/timeline", headers=s.headers()).json()
+        assert timeline["events"][0]["event_id"] == "k9"
+
+        # The untied order's person arrives: the write that brings it ties the order.
+        arrived = _put(s, "shop", "s77", {"name": "Nora Quinn", "email": "nora@quinn.example"})
+        nora = arrived.json()["records"][0]["customer_id"]
+        view = s.client.get(f"/customers/{nora}", headers=s.headers()).json()
+        assert [e["event_id"] for e in view["timeline"]] == ["o101"]
+
+        unknown = s.client.post("/sources/tickets/events", headers=s.headers("writer"),
+                                json={"events": [{"id": "1"}]})  # fmt: skip
+        assert (
+            unknown.status_code == 404
+            and "event sources: orders, cases" in unknown.json()["detail"]
+        )

@@ -8,6 +8,7 @@ the reason, and kept untied: a later run ties it when its person arrives.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,8 +59,10 @@ def tie_events(
     engine: Engine,
     people: list[str],
     only: set[str] | None = None,
+    given: Mapping[str, pa.Table] | None = None,
 ) -> tuple[pa.Table, list[pa.Table], list[SourceCount]]:
-    """Read the event sources (or `only` some), tie each event to its customer.
+    """Read the event sources (or `only` some), tie each event to its customer. `given`
+    holds rows already at hand per source (events posted to the API), read instead.
 
     Returns every well-formed event (an untied one with a null customer), the quarantined
     rows with their reasons, and per source its counts.
@@ -69,7 +72,10 @@ def tie_events(
         if only is not None and source.name not in only:
             continue
         table = f"ev_{i}"
-        if source.file is not None:
+        if given is not None and source.name in given:
+            report = engine.load_arrow(given[source.name], table, f"{source.name} (API)")
+            rejected = [(r.line, r.reason, r.raw) for r in report.rejected]
+        elif source.file is not None:
             path = root / source.file
             if not path.exists():
                 raise SourceError(

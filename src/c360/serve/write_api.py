@@ -13,7 +13,7 @@ from c360.serve.keys import Principal
 from c360.serve.problems import PROBLEM_RESPONSES, user_detail
 from c360.serve.schemas import Change
 from c360.serve.service import require, service_of
-from c360.serve.writes import NeedsRun, UnknownSource, WriteRefused, WriteResult
+from c360.serve.writes import NeedsRun, UnknownSource, WriteRefused, WriteResult, post_events
 
 __all__ = ["router"]
 
@@ -142,3 +142,48 @@ def delete_record(
     source: SourceName, record_id: RecordId, request: Request, _: Writer
 ) -> dict[str, Any]:
     return _answer(_call(request, "delete", source, record_id), {record_id}, deleting=True)
+
+
+class EventsIn(BaseModel):
+    events: Annotated[list[Columns], Field(min_length=1, max_length=1000)]
+
+
+class Untied(BaseModel):
+    event_id: str
+    reason: str
+
+
+class Refused(BaseModel):
+    row: int | None = Field(description="The event's place in the batch (1 = first), if known.")
+    reason: str
+
+
+class EventsAnswer(BaseModel):
+    stored: int = Field(description="Events stored (an event with a stored id replaces it).")
+    untied: list[Untied] = Field(
+        description="Stored, but their person is not known (or not uniquely) yet: the write"
+        " that brings the person ties them."
+    )
+    refused: list[Refused] = Field(description="Not stored, each with why.")
+
+
+@router.post("/sources/{source}/events", response_model=EventsAnswer,
+             summary="Post engagement events; each is tied to its customer now")  # fmt: skip
+def post_source_events(
+    source: SourceName, body: EventsIn, request: Request, _: Writer
+) -> dict[str, Any]:
+    """Each event is an object of the event source's own columns (its id, time, person…), tied
+    to a customer by record id or contact point exactly as a run ties that source."""
+    service = service_of(request)
+    try:
+        result = post_events(service.writer, source, body.events)
+    except UnknownSource as e:
+        raise HTTPException(404, user_detail(e)) from None
+    except C360Error as e:
+        raise HTTPException(422, user_detail(e)) from None
+    service.notify_change()
+    return {
+        "stored": result.stored,
+        "untied": [{"event_id": e, "reason": r} for e, r in result.untied],
+        "refused": [{"row": n, "reason": r} for n, r in result.refused],
+    }

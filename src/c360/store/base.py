@@ -73,6 +73,7 @@ class Store(Protocol):
         quarantine: pa.Table,
         pause: Any = None,
     ) -> None: ...
+    def add_events(self, events: pa.Table, quarantine: pa.Table) -> None: ...
     def publish_changes(
         self,
         run: RunRecord,

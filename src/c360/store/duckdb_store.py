@@ -233,6 +233,9 @@ class DuckDBStore:
         ).fetchall()
         return {(str(k), str(s)): int(n) for k, s, n in rows}
 
+    def query_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        return self._con.sql(sql, params=list(params) or None).to_arrow_table()
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         result = self._con.execute(sql, list(params))
         names = [d[0] for d in result.description or []]
@@ -387,9 +390,28 @@ class DuckDBStore:
             self._finish(run, redirects, quarantine)
             changes.after_publish(con, run.run_id, redirects, scope)
 
+    def add_events(self, events: pa.Table, quarantine: pa.Table) -> None:
+        """Store events posted outside a run (replacing any with the same source and id) and
+        the rows refused, in one transaction."""
+        con = self._con
+        with self._publishing(checkpoint=False):
+            if events.num_rows:
+                con.register("incoming", events)
+                con.execute(
+                    "DELETE FROM events USING incoming i"
+                    " WHERE events.source = i.source AND events.event_id = i.event_id"
+                )
+                con.execute("INSERT INTO events BY NAME SELECT * FROM incoming")
+                con.unregister("incoming")
+            if quarantine.num_rows:
+                con.register("incoming", quarantine)
+                con.execute("INSERT INTO quarantine SELECT * FROM incoming")
+                con.unregister("incoming")
+
     @contextlib.contextmanager
-    def _publishing(self) -> Iterator[None]:
-        """One transaction: committed whole, or rolled back whole; then checkpointed."""
+    def _publishing(self, checkpoint: bool = True) -> Iterator[None]:
+        """One transaction: committed whole, or rolled back whole; then checkpointed (a small
+        write leaves that to DuckDB, which checkpoints once its log has grown)."""
         self._con.execute("BEGIN TRANSACTION")
         try:
             yield
@@ -397,7 +419,8 @@ class DuckDBStore:
         except BaseException:
             self._con.execute("ROLLBACK")
             raise
-        self._con.execute("CHECKPOINT")
+        if checkpoint:
+            self._con.execute("CHECKPOINT")
 
     def _finish(self, run: RunRecord, redirects: pa.Table, quarantine: pa.Table) -> None:
         """The append-only part of a publish: redirects, quarantine and the run itself."""

@@ -27,6 +27,26 @@ class CustomerMethods:
         )
         self._con.unregister("contact_points_in")
 
+    def set_person_keys(self, sources: Sequence[str], keys: pa.Table) -> None:
+        """Just enough of the people side to tie events by record id, without the records:
+        `keys` holds (`source`, `record_id`, `customer_id`) of the records events name."""
+        con = self._con
+        con.execute(
+            "CREATE OR REPLACE TABLE sources AS SELECT * FROM"
+            " (SELECT unnest(?) AS name, unnest(range(?)) AS _src)",
+            [list(sources), len(sources)],
+        )
+        con.register("person_keys", keys)
+        con.execute(
+            "CREATE OR REPLACE TABLE records AS SELECT (row_number() OVER () - 1)::BIGINT AS _rid,"
+            " s._src, k.record_id AS _id, k.customer_id FROM person_keys k"
+            " JOIN sources s ON s.name = k.source"
+        )
+        con.unregister("person_keys")
+        con.execute(
+            "CREATE OR REPLACE TABLE customer_of AS SELECT _rid AS rid, customer_id FROM records"
+        )
+
     def apply_decisions(
         self, links: Sequence[tuple[int, int]], unlinks: Sequence[tuple[int, int]]
     ) -> None:
