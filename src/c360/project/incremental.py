@@ -338,7 +338,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
             RunRecord(run_id, started, now(), kind, ctx.matching_print, model.to_json(),
                       metrics),
             deletes, inserts, redirects_table(assignment.redirects, started, run_id),
-            quarantine, pause=ctx.pause,
+            quarantine, pause=ctx.pause, checkpoint=writes is None,
         )  # fmt: skip
     n_records = engine.n_records
     engine.close()

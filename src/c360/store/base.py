@@ -82,4 +82,5 @@ class Store(Protocol):
         redirects: pa.Table,
         quarantine: pa.Table,
         pause: Any = None,
+        checkpoint: bool = True,
     ) -> None: ...

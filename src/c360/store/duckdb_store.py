@@ -360,15 +360,17 @@ class DuckDBStore:
         redirects: pa.Table,
         quarantine: pa.Table,
         pause: Any = None,
+        checkpoint: bool = True,
     ) -> None:
-        """Apply an incremental run's changes, all or nothing (one transaction).
+        """Apply an incremental run's changes, all or nothing (one transaction); a small one
+        (a real-time write) leaves the checkpoint to DuckDB (`checkpoint=False`).
 
         `deletes` are (table, keys): rows whose values in the keys' columns equal a key row
         go; then `inserts` are appended. `match_records` may be in both.
         """
         con = self._con
         scope = customers_touched(deletes, inserts)
-        with self._publishing():
+        with self._publishing(checkpoint):
             changes.before_publish(con, scope)
             for name, keys in deletes:
                 if name not in SCHEMA and name != MATCH_RECORDS:
