@@ -209,3 +209,14 @@ def test_posted_events_are_tied_like_a_runs(tmp_path: Path) -> None:
             unknown.status_code == 404
             and "event sources: orders, cases" in unknown.json()["detail"]
         )
+
+
+def test_a_project_never_run_is_served_but_refuses_writes(tmp_path: Path) -> None:
+    from tests.project.conftest import write_project
+
+    root = write_project(tmp_path / "acme")
+    for s in serve_project(root):
+        assert s.client.get("/health").json()["last_run"] is None
+        r = _put(s, "shop", "s1", {"name": "Ann Lee"})
+        assert r.status_code == 409 and "c360 run" in r.json()["detail"]
+        assert s.client.get("/customers/C-X", headers=s.headers()).status_code == 404

@@ -71,18 +71,24 @@ class Service:
         self.write_lock = threading.Lock()
         self.changed = threading.Condition()
         self._high_value: tuple[float, float | None] = (0.0, None)
-        self._stack = ExitStack()
-        self._stack.enter_context(project_lock(self.root, holder=f"c360 serve {url or ''}".strip()))
-        self.store = self._stack.enter_context(DuckDBStore(self.root / self.config.store))
-        self.store.ensure_indexes()
-        # Requests are point lookups, many at a time: one thread per query serves them with
-        # less CPU than spreading each over every core.
-        self.store.query("SET threads = 1")
-        self.writer = Writer(self)
-        self.views = ReadModel(self.root)
-        if not self.views.current(self.store):
-            self.views.build(self.store, progress)
         self._local = threading.local()
+        self._stack = ExitStack()
+        try:
+            self._stack.enter_context(
+                project_lock(self.root, holder=f"c360 serve {url or ''}".strip())
+            )
+            self.store = self._stack.enter_context(DuckDBStore(self.root / self.config.store))
+            self.store.ensure_indexes()
+            # Requests are point lookups, many at a time: one thread per query serves them
+            # with less CPU than spreading each over every core.
+            self.store.query("SET threads = 1")
+            self.writer = Writer(self)
+            self.views = ReadModel(self.root)
+            if not self.views.current(self.store):
+                self.views.build(self.store, progress)
+        except BaseException:
+            self._stack.close()  # the lock and the store are let go of a service that failed
+            raise
 
     def close(self) -> None:
         self._stack.close()

@@ -61,6 +61,9 @@ class WriteAnswer(BaseModel):
     run_id: str
     records: list[Written]
     changes: list[Change] = Field(description="The change-feed entries this write made.")
+    refused: list[str] = Field(
+        default_factory=list, description="Records of a batch that could not be taken, and why."
+    )
 
 
 def _call(request: Request, action: str, *args: Any) -> WriteResult:
@@ -100,6 +103,7 @@ def _answer(result: WriteResult, existed: set[str], deleting: bool = False) -> d
         "run_id": result.run_id,
         "records": [{"source": s, "record_id": r, "customer_id": c} for s, r, c in result.records],
         "changes": result.changes,
+        "refused": result.refused,
     }
 
 

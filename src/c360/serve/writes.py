@@ -68,6 +68,8 @@ class WriteResult:
     records: list[tuple[str, str, str | None]]
     changes: list[dict[str, Any]] = field(default_factory=list)
     unchanged: bool = False
+    # Records of a batch the run could not take, with why (the others were taken).
+    refused: list[str] = field(default_factory=list)
 
 
 class _Reasons(SilentReporter):
@@ -99,14 +101,17 @@ class Writer:
         """Add or replace records (id → raw columns) of one people source."""
         source = self._source(source_name)
         with self.service.write_lock:
+            self._ready()
             ids = self._ids(source)
-            new = [i for i in records if i not in set(ids)]
+            known = set(ids)
+            new = [i for i in records if i not in known]
             rows = self._rows(source, records)
             return self._write(source, SourceWrite(rows, [*ids, *new]), list(records))
 
     def delete(self, source_name: str, record_id: str) -> WriteResult:
         source = self._source(source_name)
         with self.service.write_lock:
+            self._ready()
             ids = self._ids(source)
             if record_id not in ids:
                 raise StoreError(f"no record {source_name}:{record_id}",
@@ -147,16 +152,22 @@ class Writer:
                 data[c].append(record_id if c == source.id else raw.get(c))
         return pa.table({c: pa.array(v, pa.string()) for c, v in data.items()})
 
+    def _ready(self) -> None:
+        """A write needs the model of a published run, trained with today's settings."""
+        store = self.service.store
+        last = store.last_run()
+        if last is None or not last.model or not store.has_match_records():
+            raise NeedsRun("no published run yet", hint="run `c360 run` once before writing")
+        if last.fingerprint != matching_fingerprint(self.service.config):
+            raise NeedsRun("the matching settings changed since the last run",
+                           hint="stop the service, `c360 run`, and serve again")  # fmt: skip
+
     def _write(self, source: PeopleSource, write: SourceWrite, keys: list[str]) -> WriteResult:
         service = self.service
         store, config = service.store, service.config
         last = store.last_run()
-        if last is None or not last.model:
-            raise NeedsRun("no published run yet", hint="run `c360 run` once before writing")
+        assert last is not None
         matching_print = matching_fingerprint(config)
-        if last.fingerprint != matching_print:
-            raise NeedsRun("the matching settings changed since the last run",
-                           hint="stop the service, `c360 run`, and serve again")  # fmt: skip
         before = self._customers_of(source.name, keys)
         reasons = _Reasons()
         ctx = RunContext(service.root, config, store, last, MatchModel.from_json(last.model),
@@ -170,8 +181,9 @@ class Writer:
             "SELECT reason FROM quarantine WHERE run_id = ? AND source = ?",
             [summary.run_id, source.name],
         )
-        if quarantined:
-            raise WriteRefused(f"record not taken: {quarantined[0]['reason']}")
+        refused = [str(q["reason"]) for q in quarantined]
+        if refused and len(refused) >= len(keys):
+            raise WriteRefused(f"record not taken: {refused[0]}")
         changes = store.query(
             "SELECT seq, changed_at, kind, customer_id, other_id, run_id FROM changes"
             " WHERE run_id = ? ORDER BY seq",
@@ -187,6 +199,7 @@ class Writer:
             [(source.name, k, after.get(k)) for k in keys],
             changes,
             unchanged=not changes and before == after,
+            refused=refused,
         )
 
     def _customers_of(self, source: str, keys: list[str]) -> dict[str, str]:
