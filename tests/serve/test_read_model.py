@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.encoders import jsonable_encoder
 
 from c360.demo import generate_company
@@ -29,10 +30,18 @@ def _from_store(store: DuckDBStore, customer_id: str, at: datetime) -> dict[str,
     }))  # fmt: skip
 
 
-def test_every_view_equals_the_stores_on_the_demo_company(tmp_path: Path) -> None:
-    root = tmp_path / "demo"
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo company, run once."""
+    root = tmp_path_factory.mktemp("read-model") / "demo"
     generate_company(root, people=300, seed=11)
     run_project(root, SilentReporter())
+    return root
+
+
+def test_every_view_equals_the_stores_on_the_demo_company(demo: Path) -> None:
+    root = demo
+    (root / ".c360-views.sqlite").unlink(missing_ok=True)
     with DuckDBStore(root / "c360.duckdb") as store:
         model = ReadModel(root)
         assert not model.current(store)
@@ -67,10 +76,8 @@ def test_stale_after_a_publish_and_rebuilt(tmp_path: Path) -> None:
                                                                             ("shop", "s9")}  # fmt: skip
 
 
-def test_web_visits_are_recounted_as_they_age(tmp_path: Path) -> None:
-    root = tmp_path / "demo"
-    generate_company(root, people=300, seed=11)
-    run_project(root, SilentReporter())
+def test_web_visits_are_recounted_as_they_age(demo: Path) -> None:
+    root = demo
     with DuckDBStore(root / "c360.duckdb") as store:
         model = ReadModel(root)
         model.build(store)
