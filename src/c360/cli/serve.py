@@ -35,9 +35,10 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8360,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "warning",
 ) -> None:
-    """Serve the project's customer 360 over HTTP: the 360 view, search, explain and the
-    change feed, behind API keys. The service owns the project's store while it runs: other
-    commands on the project say so and wait for it to stop."""
+    """Serve the project's customer 360 over HTTP, behind API keys: the 360 view, search,
+    explain, the change feed, and writes of source records and events resolved with the last
+    run's model. The service owns the project's store while it runs: other commands on the
+    project say so until it stops."""
     import uvicorn
 
     from c360.serve.app import create_app
