@@ -119,7 +119,7 @@ def print_summary(summary: RunSummary) -> None:
         f" [bold]{summary.customers:,}[/] customers ({summary.records - summary.customers:,}"
         f" duplicates merged; {summary.new_customers:,} new customers; IDs changed:"
         f" {summary.ids_changed:,}; redirects: {r.get('merge', 0)} merge, {r.get('split', 0)}"
-        f" split, {r.get('deleted', 0)} deleted); {summary.events:,} events;"
+        f" split, {r.get('deleted', 0)} deleted); {summary.events or 0:,} events;"
         f" {summary.quarantined:,} rows quarantined"
         + (" · model of the last run reused" if summary.model_reused else "")
     )

@@ -47,14 +47,20 @@ def serve(
 
     root = _project(project).resolve()
     url = f"http://{host}:{port}"
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
     with Progress(console=console, transient=True) as bar:
-        task = bar.add_task("Rendering the customers' views", total=None)
+        tasks: dict[str, TaskID] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
         # Opened here, so that a project that cannot be served says why before anything
-        # listens; the read model is rebuilt when the store has moved on since it was built.
-        service = Service(root, url=url,
-                          progress=lambda done, total: bar.update(task, completed=done, total=total))  # fmt: skip
+        # listens; the read model and the match index are rebuilt when the store has moved on
+        # since they were built.
+        service = Service(root, url=url, progress=progress)
     application = create_app(root, url=url, service=service)
     console.print(f"[bold]c360 serve[/] {root}\n  API:  {url}\n  docs: {url}/docs")
     if not KeyRing(root).entries():

@@ -30,19 +30,22 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from c360.engines import create_engine
-from c360.engines.base import Engine
+from c360.engines.base import BlockingRule, Engine
 from c360.model import FieldKind
 from c360.pipeline import JobSpec, prepare_job, score_pairs
 from c360.progress import timed
 from c360.project.events import CACHE_DIR, retie_moved_events
 from c360.project.identity import assign_customer_ids
+from c360.project.neighbourhood import Neighbourhood, Widen, gather
 from c360.project.sources import people_spec, source_ids
 from c360.project.state import (
     STATE_VERSION,
     RunContext,
     RunSummary,
+    SourceWrite,
     blocking_of,
     customer_times,
     decisions_print,
@@ -64,6 +67,7 @@ from c360.project.steps import (
     quarantine_table,
     redirects_table,
 )
+from c360.project.write_scope import fresh_records, frozen_tf, seen_after_write, shared_values
 from c360.resolve.configure import auto_conflicts, complete_config
 from c360.sources.files import LoadedSource, SourceSpec
 from c360.store import RunRecord
@@ -168,7 +172,6 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
                     id_column=source.id, fields=source.fields, updated_at=source.updated_at,
                     partial=True,
                 ))  # fmt: skip
-                ids_now[source.name] = list(write.ids)
                 continue
             since = watermarks.get(source.name) if source.sql and source.updated_at else None
             read = people_spec(root, source, since)
@@ -179,12 +182,20 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
                 # Only rows updated since the last run were read: the ids tell what is gone.
                 ids_now[source.name] = source_ids(source)
     if specs:
-        known = store.known_records([s.name for s in reread])
+        known = store.known_records(
+            [s.name for s in reread],
+            None
+            if writes is None
+            else {s.name: _written_ids(writes[s.name], s.id) for s in reread},
+        )
         # A source read in part is mapped and planned as the last run did it on every row.
-        partial = {name: stored_plans[name] for name in ids_now if name in stored_plans}
+        partial = {name: stored_plans[name] for name in [*ids_now, *(writes or {})]
+                   if name in stored_plans}  # fmt: skip
         job = prepare_job(
             JobSpec(sources=specs, mode="link", config=job_config(config), keep_raw=True,
-                    model=model, cache_dir=root / CACHE_DIR, known=known, plans=partial),
+                    model=model, known=known, plans=partial,
+                    # a write's few values cost less to standardise than to look up in the cache
+                    cache_dir=root / CACHE_DIR if writes is None else None),
             reporter,
         )  # fmt: skip
         timings |= job.timings
@@ -213,32 +224,48 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
     rule_names = [r.name for r in jc.rules]
     threshold = jc.clustering.threshold
 
-    # 2. Every current record; only pairs touching a changed one compared again.
-    with reporter.step("Comparing what changed"):
-        with timed(timings, "load"):
-            previous = store.match_records()
+    # 2. Every current record (a write's neighbourhood); only pairs touching a changed one
+    # compared again.
+    hood: Neighbourhood | None = None
+    try:
+        with reporter.step("Comparing what changed"), timed(timings, "load"):
+            tf_fields = [c.field for c in jc.comparisons if c.term_frequency]
+            if writes is None:
+                previous = store.match_records()
+                frozen = store.table("term_frequencies") if loaded else None
+            else:
+                previous, frozen, hood = _write_state(ctx, engine, loaded, rules, tf_fields,
+                                                      jc.blocking.max_block_size, threshold)  # fmt: skip
             assert previous is not None
             # Stored records keep their term frequencies; the fresh ones look theirs up.
-            tf_fields = [c.field for c in jc.comparisons if c.term_frequency]
             if loaded:
-                engine.add_term_frequencies(tf_fields, store.table("term_frequencies"))
+                engine.add_term_frequencies(tf_fields, frozen)
             deleted = engine.rebase(previous, names, [(s.spec.name, s.table) for s in loaded])
             changed = engine.dirty_count()
             decided = decided_pairs(engine, names, store.decisions())
-            engine.mark_dirty(sorted({x for pair in (*decided[0], *decided[1]) for x in pair}))
+            if hood is None:  # in a neighbourhood, decided pairs stand as stored
+                engine.mark_dirty(sorted({x for pair in (*decided[0], *decided[1]) for x in pair}))
         with timed(timings, "block"):
-            flips = engine.mark_hot_key_flips(rules, jc.blocking.max_block_size)
-            candidates = engine.block_dirty(rules, jc.blocking.max_block_size, False)
+            if hood is None:
+                flips = engine.mark_hot_key_flips(rules, jc.blocking.max_block_size)
+            else:  # `gather` checked that no key crosses the cap
+                flips = 0
+                engine.key_records(rules)
+            candidates = engine.block_dirty(rules, jc.blocking.max_block_size, False,
+                                            hood.hot if hood else None)  # fmt: skip
         with timed(timings, "compare"):
             engine.compare(jc.comparisons, [r.all for r in jc.rules], tf_fields)
             score_pairs(engine, model, conflicts)
         with timed(timings, "restore"):
-            engine.restore_pairs(store.table("pairs"), rule_names)
+            engine.restore_pairs(hood.pairs if hood else store.table("pairs"), rule_names)
             engine.apply_decisions(*decided)
+    except Widen:
+        engine.close()
+        raise
 
     # 3. The customers those records can change, clustered again.
     with timed(timings, "cluster"), reporter.step("Clustering what changed"):
-        links = store.table("links")
+        links = hood.links if hood else store.table("links")
         affected = engine.affected(
             links.select(["source", "record_id", "customer_id"]), deleted, threshold
         )
@@ -263,10 +290,21 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
 
     with timed(timings, "golden"), reporter.step("Building golden records"):
         gfields = golden_fields(config, fields)
-        shared = engine.sharing_flips([g.field for g in gfields if g.max_sharing], MAX_SHARING)
+        shared_now = None
+        if hood is None:
+            shared = engine.sharing_flips([g.field for g in gfields if g.max_sharing], MAX_SHARING)
+        else:  # judged over the whole store; no value crosses the limit, or `Widen`
+            assert ctx.neighbourhood is not None
+            try:
+                shared_now = shared_values(ctx.neighbourhood, engine, hood, previous, gfields,
+                                           MAX_SHARING)  # fmt: skip
+            except Widen:
+                engine.close()
+                raise
+            shared = pa.array([], pa.string())
         rebuilt = set(customer_ids) | set(shared.to_pylist())
         only = pa.array(sorted(rebuilt), pa.string())
-        golden = engine.golden_records(gfields, names, only)
+        golden = engine.golden_records(gfields, names, only, shared_now)
         points = engine.contact_points(contact_kinds(fields), golden, only)
 
     stale = old_ids | rebuilt  # customers whose golden record and contact points are replaced
@@ -317,8 +355,11 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
             reason: sum(1 for x in assignment.redirects if x.reason == reason)
             for reason in ("merge", "split", "deleted")
         }
+        n_records = engine.n_records
+        if hood is not None:  # the neighbourhood's growth, over the whole store's count
+            n_records += hood.store_records - previous.num_rows
         metrics: dict[str, Any] = {
-            "records": engine.n_records,
+            "records": n_records,
             "changed_records": changed,
             "deleted_records": deleted.num_rows,
             "hot_key_flips": flips,
@@ -340,13 +381,18 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
             deletes, inserts, redirects_table(assignment.redirects, started, run_id),
             quarantine, pause=ctx.pause, checkpoint=writes is None,
         )  # fmt: skip
-    n_records = engine.n_records
+        if ctx.on_publish is not None:
+            ctx.on_publish(run_id, deletes, inserts)
     engine.close()
-    customers, tied = store.counts()
+    if writes is None:
+        customers, tied = store.counts()
+        counted = source_counts(ctx, loaded, event_counts)
+    else:  # a write answers for its records: store-wide counts (scans) are left to runs
+        customers, tied, counted = store.customer_count(), None, []
     return RunSummary(
         run_id=run_id,
         kind=kind,
-        sources=source_counts(ctx, loaded, event_counts),
+        sources=counted,
         records=n_records,
         customers=customers,
         new_customers=len(assignment.new_ids),
@@ -396,6 +442,50 @@ def _nothing_changed(ctx: RunContext, started: datetime) -> RunSummary:
         model_reused=True,
         unchanged=[s.name for s in [*ctx.config.people, *ctx.config.events]],
     )
+
+
+def _written_ids(write: SourceWrite, id_column: str) -> list[str]:
+    ids = write.rows.column(id_column).to_pylist() if id_column in write.rows.column_names else []
+    return [*write.deleted, *(str(i) for i in ids if i is not None)]
+
+
+def _write_state(
+    ctx: RunContext,
+    engine: Engine,
+    loaded: list[LoadedSource],
+    rules: list[BlockingRule],
+    tf_fields: list[str],
+    max_block_size: int,
+    threshold: float,
+) -> tuple[pa.Table, pa.Table, Neighbourhood | None]:
+    """For a write: the stored records to work with (its neighbourhood, or every one), the
+    term frequencies of what it wrote, and the neighbourhood; the written sources' rows."""
+    assert ctx.writes is not None
+    store = ctx.store
+    fields = sorted({f for r in rules for f in r.fields} | set(tf_fields))
+    fresh, fresh_keys = fresh_records(engine, loaded, fields)
+    gone = [(name, i) for name, w in ctx.writes.items() for i in w.deleted]
+    hood = None
+    if ctx.neighbourhood is not None:
+        hood = gather(ctx.neighbourhood, rules, max_block_size, threshold, fresh,
+                      [*fresh_keys, *gone], sorted(ctx.writes))  # fmt: skip
+        previous = hood.records
+    else:
+        stored = store.match_records()
+        assert stored is not None
+        previous = stored
+    for s in loaded:
+        name = s.spec.name
+        write = ctx.writes[name]
+        if hood is not None:
+            last_row = hood.max_row[name]
+        else:
+            mine = pc.filter(previous.column("_row"), pc.equal(previous.column("source"), name))
+            last_row = -1 if len(mine) == 0 else int(pc.max(mine).as_py())
+        ids, rows = seen_after_write(previous, name, write,
+                                     [i for n, i in fresh_keys if n == name], last_row)  # fmt: skip
+        engine.set_seen(s.table, ids, rows)
+    return previous, frozen_tf(store, fresh, tf_fields), hood
 
 
 def _concat_keys(a: pa.Table, b: pa.Table) -> pa.Table:

@@ -5,7 +5,7 @@ the next run can be incremental."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from c360.model import FieldKind
 from c360.progress import Reporter
 from c360.project.config import ProjectConfig
 from c360.project.events import SourceCount
+from c360.project.neighbourhood import NeighbourhoodSource
 from c360.project.steps import file_states, fingerprint, sources_fingerprint
 from c360.resolve.fellegi_sunter import MatchModel
 from c360.sources.files import LoadedSource
@@ -46,11 +47,10 @@ STATE_VERSION = 2
 @dataclass(frozen=True)
 class SourceWrite:
     """Records written to a people source through the API, for a run to take in as if the
-    source had been read: the new and changed rows (raw columns), and every id the source
-    holds after the write (so that a record missing from it is deleted)."""
+    source had been read: the new and changed rows (raw columns), and the ids deleted."""
 
     rows: pa.Table
-    ids: list[str]
+    deleted: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -67,6 +67,12 @@ class RunContext:
     files: dict[str, list[int] | None] = field(default_factory=dict)
     # A real-time write: only these sources changed, by these records; no file is read.
     writes: dict[str, SourceWrite] | None = None
+    # With a write: where its neighbourhood is looked up (run over it alone, not the store).
+    neighbourhood: NeighbourhoodSource | None = None
+    # Told what a publish wrote (run id, deletes, inserts), once it is committed.
+    on_publish: (
+        Callable[[str, Sequence[tuple[str, pa.Table]], Mapping[str, pa.Table]], None] | None
+    ) = None
 
     def __post_init__(self) -> None:
         if self.writes is not None and self.last is not None:
@@ -85,7 +91,7 @@ class RunSummary:
     new_customers: int
     redirects: dict[str, int]
     ids_changed: int
-    events: int
+    events: int | None  # events tied to a customer; not counted for a real-time write
     quarantined: int
     timings: dict[str, float] = field(default_factory=dict)
     model_reused: bool = False

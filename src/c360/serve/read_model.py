@@ -42,10 +42,25 @@ def _id_list(ids: Sequence[str]) -> str:
     return ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
 
 
-def _documents_sql(since: str, high_value: float | None, only: Sequence[str] | None = None) -> str:
-    """One row per current customer (or those of `only`): its id, the view as JSON text, and
-    its visits since `since` (the start of the 30 days before the build)."""
+def _documents_sql(
+    since: str,
+    high_value: float | None,
+    only: Sequence[str] | None = None,
+    record_ids: Sequence[str] = (),
+) -> str:
+    """One row per current customer (or those of `only`, whose records have `record_ids`): its
+    id, the view as JSON text, and its visits since `since` (the start of the 30 days before
+    the build).
+
+    For a few customers every table is filtered by one lone `IN` list, which DuckDB answers
+    through the column's index; any other filter beside it would make it scan the table."""
     mine = "" if only is None else f" AND customer_id IN ({_id_list(only) or 'NULL'})"
+    tied = "customer_id IS NOT NULL" if only is None else mine.removeprefix(" AND ")
+    records = (
+        "records"
+        if only is None
+        else f"(SELECT * FROM records WHERE record_id IN ({_id_list(record_ids) or 'NULL'}))"
+    )
     event = ", ".join(
         f"'{c}': coalesce(json(attributes), '{{}}'::JSON)" if c == "attributes" else f"'{c}': {c}"
         for c in _TIMELINE_COLUMNS
@@ -63,14 +78,14 @@ def _documents_sql(since: str, high_value: float | None, only: Sequence[str] | N
     r AS (SELECT l.customer_id, list({{'source': l.source, 'record_id': l.record_id,
                  'evidence': json(l.evidence), 'updated_at': r.updated_at, 'raw': json(r.raw)}}
                  ORDER BY l.source, l.record_id) AS records
-          FROM links l LEFT JOIN records r USING (source, record_id)
+          FROM links l LEFT JOIN {records} r USING (source, record_id)
           WHERE true{mine.replace("customer_id", "l.customer_id")} GROUP BY l.customer_id),
     e AS (SELECT customer_id, {_INSIGHTS.replace("?", repr(since))},
                  list({{{event}}} ORDER BY occurred_at DESC NULLS LAST, source, event_id)[1:50]
                    AS timeline,
                  list(occurred_at ORDER BY occurred_at) FILTER (
                    WHERE type = 'web_visit' AND occurred_at >= {since!r}) AS recent_visits
-          FROM events WHERE customer_id IS NOT NULL{mine} GROUP BY customer_id)
+          FROM events WHERE {tied} GROUP BY customer_id)
     SELECT c.customer_id,
            CAST(to_json({{
              'asked': c.customer_id, 'customer_id': c.customer_id, 'other_ids': [],
@@ -164,14 +179,19 @@ class ReadModel:
         self._local = threading.local()  # connections to the old file are dropped
         return done
 
-    def refresh(self, store: DuckDBStore, customer_ids: Iterable[str]) -> int:
+    def refresh(
+        self, store: DuckDBStore, customer_ids: Iterable[str], high_value: float | None
+    ) -> int:
         """Render again the views of these customers after a write (an ID that is no longer a
-        current customer loses its view); return how many views were written."""
+        current customer loses its view), with the service's "high value" line; return how
+        many views were written."""
         ids = sorted({i for i in customer_ids if i})
         if not ids:
             return 0
         since = (now() - timedelta(days=30)).strftime(_TIME)
-        rows = store.query(_documents_sql(since, high_value_line(store), ids))
+        records = store.query(f"SELECT record_id FROM links WHERE customer_id IN ({_id_list(ids)})")
+        record_ids = sorted({str(r["record_id"]) for r in records})
+        rows = store.query(_documents_sql(since, high_value, ids, record_ids))
         with self._lock, sqlite3.connect(self.path) as db:
             db.executemany("DELETE FROM views WHERE customer_id = ?", [(i,) for i in ids])
             db.executemany(

@@ -26,6 +26,7 @@ from c360.project.config import ProjectConfig, load_project
 from c360.project.lock import project_lock
 from c360.project.run import PROJECT_FILE
 from c360.serve.keys import KeyRing, Principal
+from c360.serve.match_index import MatchIndex, match_index_of
 from c360.serve.read_model import ReadModel
 from c360.serve.writes import Writer
 from c360.store import DuckDBStore
@@ -52,6 +53,10 @@ class Metrics:
         )  # fmt: skip
         self.customers = Gauge("c360_customers", "Current customers.", registry=r)
         self.last_change = Gauge("c360_last_change_seq", "Newest change-feed entry.", registry=r)
+        self.writes = Counter(
+            "c360_writes", "Record writes resolved, by scope: over the write's neighbourhood,"
+            " or over the whole store (a key or value crossed its limit).", ["scope"], registry=r,
+        )  # fmt: skip
 
 
 class Service:
@@ -62,7 +67,7 @@ class Service:
         root: Path,
         *,
         url: str | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
     ) -> None:
         self.root = root.resolve()
         self.config: ProjectConfig = load_project(self.root / PROJECT_FILE)
@@ -85,12 +90,20 @@ class Service:
             self.writer = Writer(self)
             self.views = ReadModel(self.root)
             if not self.views.current(self.store):
-                self.views.build(self.store, progress)
+                self.views.build(self.store, _labelled(progress, "Rendering the customers' views"))
+            self.match_index = match_index_of(self.root, self.config, self.store)
+            if self.match_index is not None and not self.match_index.current(self.store):
+                self.match_index.build(
+                    self.store, _labelled(progress, "Indexing records for real-time matching")
+                )
         except BaseException:
             self._stack.close()  # the lock and the store are let go of a service that failed
             raise
 
     def close(self) -> None:
+        index: MatchIndex | None = getattr(self, "match_index", None)
+        if index is not None:
+            index.close()
         self._stack.close()
 
     def reader(self) -> DuckDBStore:
@@ -117,6 +130,14 @@ class Service:
             value = high_value_line(store)
             self._high_value = (time.monotonic(), value)
         return value
+
+
+def _labelled(
+    progress: Callable[[str, int, int], None] | None, label: str
+) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda done, total: progress(label, done, total)
 
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False,

@@ -16,6 +16,7 @@ records).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from c360.progress import SilentReporter
 from c360.project.config import EventSource, PeopleSource
 from c360.project.events import CACHE_DIR, tie_events
 from c360.project.incremental import FullRunNeeded, run_incremental
+from c360.project.neighbourhood import Widen
 from c360.project.run import matching_fingerprint
 from c360.project.state import RunContext, SourceWrite, new_run_id
 from c360.project.steps import plans_from_json, quarantine_table
@@ -37,6 +39,8 @@ from c360.resolve.fellegi_sunter import MatchModel
 from c360.standardize import ColumnPlan, standardize_columns
 from c360.standardize.cache import LookupCache
 from c360.store.duckdb_store import now
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "EventsResult",
@@ -102,30 +106,18 @@ class Writer:
         source = self._source(source_name)
         with self.service.write_lock:
             self._ready()
-            ids = self._ids(source)
-            known = set(ids)
-            new = [i for i in records if i not in known]
             rows = self._rows(source, records)
-            return self._write(source, SourceWrite(rows, [*ids, *new]), list(records))
+            return self._write(source, SourceWrite(rows), list(records))
 
     def delete(self, source_name: str, record_id: str) -> WriteResult:
         source = self._source(source_name)
         with self.service.write_lock:
             self._ready()
-            ids = self._ids(source)
-            if record_id not in ids:
+            if not self._customers_of(source.name, [record_id]):
                 raise StoreError(f"no record {source_name}:{record_id}",
-                                 hint="GET /customers?… lists a customer's records")  # fmt: skip
+                                 hint="GET /customers/{id}/records lists a customer's records")  # fmt: skip
             rows = self._rows(source, {})
-            return self._write(source, SourceWrite(rows, [i for i in ids if i != record_id]),
-                               [record_id])  # fmt: skip
-
-    def _ids(self, source: PeopleSource) -> list[str]:
-        """The source's record ids in the order the last run numbered them."""
-        rows = self.service.store.query(
-            "SELECT _id FROM match_records WHERE source = ? ORDER BY _row", [source.name]
-        )
-        return [str(r["_id"]) for r in rows]
+            return self._write(source, SourceWrite(rows, [record_id]), [record_id])
 
     def _rows(
         self, source: PeopleSource, records: Mapping[str, Mapping[str, str | None]]
@@ -164,19 +156,31 @@ class Writer:
 
     def _write(self, source: PeopleSource, write: SourceWrite, keys: list[str]) -> WriteResult:
         service = self.service
-        store, config = service.store, service.config
+        store, config, index = service.store, service.config, service.match_index
         last = store.last_run()
         assert last is not None
-        matching_print = matching_fingerprint(config)
         before = self._customers_of(source.name, keys)
         reasons = _Reasons()
-        ctx = RunContext(service.root, config, store, last, MatchModel.from_json(last.model),
-                         matching_print, reasons, None,
-                         writes={source.name: write})  # fmt: skip
-        summary = run_incremental(ctx)
+
+        def context(scoped: bool) -> RunContext:
+            return RunContext(service.root, config, store, last, MatchModel.from_json(last.model),
+                              matching_fingerprint(config), reasons, None,
+                              writes={source.name: write},
+                              neighbourhood=index if scoped else None,
+                              on_publish=index.apply if index is not None else None)  # fmt: skip
+
+        try:
+            summary = run_incremental(context(index is not None))
+            scope = "neighbourhood"
+        except Widen as widen:
+            # Rare: the write moves a blocking key or a shared value across its limit.
+            log.info("write to %s over the whole store: %s", source.name, widen.reason)
+            summary = run_incremental(context(False))
+            scope = "store"
         if summary is None:
             raise NeedsRun(f"a real-time write cannot be taken now: {reasons.why}",
                            hint="stop the service, `c360 run`, and serve again")  # fmt: skip
+        service.metrics.writes.labels(scope=scope).inc()
         quarantined = store.query(
             "SELECT reason FROM quarantine WHERE run_id = ? AND source = ?",
             [summary.run_id, source.name],
@@ -192,7 +196,7 @@ class Writer:
         after = self._customers_of(source.name, keys)
         touched = {*before.values(), *after.values()}
         touched |= {c[k] for c in changes for k in ("customer_id", "other_id") if c[k]}
-        service.views.refresh(store, {t for t in touched if t})
+        service.views.refresh(store, {t for t in touched if t}, service.high_value(store))
         service.notify_change()
         return WriteResult(
             summary.run_id,
@@ -203,6 +207,10 @@ class Writer:
         )
 
     def _customers_of(self, source: str, keys: list[str]) -> dict[str, str]:
+        index = self.service.match_index
+        if index is not None:
+            found = index.customers([(source, k) for k in keys])
+            return {k: c for (_, k), c in found.items()}
         if not keys:
             return {}
         marks = ", ".join("?" for _ in keys)
@@ -259,7 +267,7 @@ def post_events(
         store.add_events(events, quarantine_table(write_id, [], [], quarantined))
         touched = {*before.column("customer_id").to_pylist(),
                    *events.column("customer_id").to_pylist()}  # fmt: skip
-        service.views.refresh(store, {t for t in touched if t})
+        service.views.refresh(store, {t for t in touched if t}, service.high_value(store))
     # A reason row names the event by its place in the batch (1-based): an event that was
     # stored is untied, any other was refused.
     ids = table.column(source.id).to_pylist() if source.id in table.column_names else []

@@ -31,9 +31,18 @@ _GOLDEN_HASH = (
 )
 
 
+# A scope of at most this many customers is written out as a list (indexed point lookups);
+# a larger one is joined.
+_LISTED = 64
+
+
 def _scope(con: duckdb.DuckDBPyConnection, scope: pa.Table | None) -> str:
     if scope is None:
         return ""
+    if scope.num_rows <= _LISTED:
+        ids = sorted({str(i) for i in scope.column("customer_id").to_pylist() if i is not None})
+        listed = ", ".join("'" + i.replace("'", "''") + "'" for i in ids) or "NULL"
+        return f"WHERE customer_id IN ({listed})"
     con.execute("CREATE OR REPLACE TEMP TABLE change_scope AS SELECT * FROM scope_in")
     return "WHERE customer_id IN (SELECT customer_id FROM change_scope)"
 

@@ -62,9 +62,13 @@ class CustomerMethods:
         self._con.unregister("customer_of_in")
 
     def golden_records(
-        self, fields: Sequence[GoldenField], sources: Sequence[str], only: pa.Array | None = None
+        self,
+        fields: Sequence[GoldenField],
+        sources: Sequence[str],
+        only: pa.Array | None = None,
+        shared: pa.Table | None = None,
     ) -> pa.Table:
-        return customers.golden_records(self._con, fields, sources, only)
+        return customers.golden_records(self._con, fields, sources, only, shared)
 
     def contact_points(
         self, kinds: Mapping[str, str], golden: pa.Table, only: pa.Array | None = None

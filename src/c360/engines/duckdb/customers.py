@@ -80,10 +80,14 @@ def _order(g: GoldenField, source_rank: Mapping[int, int]) -> str:
     return f"{recent}, {tie}"
 
 
-def _not_shared(g: GoldenField, only: pa.Array | None) -> str:
+def _not_shared(g: GoldenField, only: pa.Array | None, shared: pa.Table | None) -> str:
     if g.max_sharing is None:
         return ""
     f = quote(g.field)
+    if shared is not None:  # judged over the whole store by the caller
+        return (
+            f" AND r.{f} NOT IN (SELECT value FROM shared_values WHERE field = {literal(g.field)})"
+        )
     # With `only`, just the values those customers hold (each still counted over everyone).
     theirs = (
         ""
@@ -103,13 +107,17 @@ def golden_records(
     fields: Sequence[GoldenField],
     sources: Sequence[str],
     only: pa.Array | None = None,
+    shared: pa.Table | None = None,
 ) -> pa.Table:
     """One row per (customer, field): the chosen value and where it came from.
 
     With `only` (customer IDs), just those customers' records; whether a contact value is
-    shared too widely is still judged over every customer.
+    shared too widely is still judged over every customer — or given as `shared` (`field`,
+    `value`) when `records` holds only part of the store.
     """
     _register_only(con, only)
+    if shared is not None:
+        con.register("shared_values", shared)
     columns = {str(r[0]) for r in con.execute("DESCRIBE records").fetchall()}
     std_fields = [g.field for g in fields]
     complete = " + ".join(f"({quote(f)} IS NOT NULL)::INTEGER" for f in std_fields) or "0"
@@ -144,7 +152,7 @@ def golden_records(
                     FROM golden_input r
                     JOIN customer_of c ON c.rid = r._rid
                     JOIN sources s ON s._src = r._src
-                    WHERE r.{quote(g.field)} IS NOT NULL{_not_shared(g, only)}{_only_clause(only)}
+                    WHERE r.{quote(g.field)} IS NOT NULL{_not_shared(g, only, shared)}{_only_clause(only)}
                 )
             ) WHERE k = 1
             """
@@ -154,7 +162,10 @@ def golden_records(
             [(c, pa.string()) for c in
              ("customer_id", "field", "value", "source", "record_id", "updated_at", "rule")]
         ).empty_table()  # fmt: skip
-    return con.sql(" UNION ALL ".join(selects) + " ORDER BY customer_id, field").to_arrow_table()
+    result = con.sql(" UNION ALL ".join(selects) + " ORDER BY customer_id, field").to_arrow_table()
+    if shared is not None:
+        con.unregister("shared_values")
+    return result
 
 
 def _register_only(con: duckdb.DuckDBPyConnection, only: pa.Array | None) -> None:

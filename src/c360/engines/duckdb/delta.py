@@ -38,6 +38,7 @@ __all__ = [
     "affected",
     "block_dirty",
     "flagged_keys",
+    "key_records",
     "mark_hot_key_flips",
     "rebase",
     "restore_pairs",
@@ -45,6 +46,7 @@ __all__ = [
     "set_customers",
     "sharing_flips",
     "stored_records",
+    "value_holders",
 ]
 
 # Engine-only columns of `records` that the store's `match_records` does not keep.
@@ -168,6 +170,14 @@ def _key_exprs(rules: Sequence[BlockingRule], table: str) -> list[str]:
     return keys
 
 
+def key_records(con: duckdb.DuckDBPyConnection, rules: Sequence[BlockingRule]) -> None:
+    """`blocking_keys`: each record's hashed key per rule (null when a field is)."""
+    con.execute(
+        f"CREATE OR REPLACE TABLE blocking_keys AS SELECT _rid, _src, _dirty, _changed,"
+        f" {', '.join(_key_exprs(rules, 'records'))} FROM records"
+    )
+
+
 def mark_hot_key_flips(
     con: duckdb.DuckDBPyConnection, rules: Sequence[BlockingRule], max_block_size: int
 ) -> int:
@@ -177,10 +187,7 @@ def mark_hot_key_flips(
     Only keys of changed records (their new and stored versions) and of deleted ones can
     have a new count: the last run's count is today's, less the new versions, plus the old.
     """
-    con.execute(
-        f"CREATE OR REPLACE TABLE blocking_keys AS SELECT _rid, _src, _dirty, _changed,"
-        f" {', '.join(_key_exprs(rules, 'records'))} FROM records"
-    )
+    key_records(con, rules)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE old_keys AS SELECT"
         f" {', '.join(_key_exprs(rules, 'old_versions'))} FROM old_versions"
@@ -231,12 +238,24 @@ def block_dirty(
     rules: Sequence[BlockingRule],
     max_block_size: int,
     across_only: bool,
+    hot: Sequence[pa.Table] | None = None,
 ) -> int:
     """`candidates`: the pairs a full blocking would select that touch a dirty record.
 
     Hot keys are capped by their count over every record, and each pair is attributed to the
-    first rule that finds it, exactly as `pairs.block` does over all records.
+    first rule that finds it, exactly as `pairs.block` does over all records. When `records`
+    holds only part of the store (a write's neighbourhood), `hot` names per rule the key
+    values (the rule's fields as columns) that are hot over the whole store.
     """
+    for k, rule in enumerate(rules):
+        if hot is not None and hot[k].num_rows:
+            con.register("hot_values", hot[k])
+            cols = ", ".join(f"h.{quote(f)}" for f in rule.fields)
+            con.execute(
+                f"UPDATE blocking_keys SET k{k} = NULL"
+                f" WHERE k{k} IN (SELECT hash({cols}) FROM hot_values h)"
+            )
+            con.unregister("hot_values")
     for k, _ in enumerate(rules):
         con.execute(
             f"UPDATE blocking_keys SET k{k} = NULL WHERE k{k} IN"
@@ -408,6 +427,16 @@ def set_customers(
         " FROM record_customer rc LEFT JOIN customer_of_in n ON n.rid = rc._rid"
     )
     con.unregister("customer_of_in")
+
+
+def value_holders(con: duckdb.DuckDBPyConnection, field: str) -> pa.Table:
+    """(`value`, `customer_id`) of the records holding a value of `field`, by `customer_of`."""
+    col = quote(field)
+    return arrow(
+        con,
+        f"SELECT DISTINCT r.{col} AS value, c.customer_id FROM records r"
+        f" JOIN customer_of c ON c.rid = r._rid WHERE r.{col} IS NOT NULL ORDER BY ALL",
+    )
 
 
 def sharing_flips(

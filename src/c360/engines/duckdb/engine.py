@@ -160,8 +160,10 @@ class DuckDBEngine(CustomerMethods, IncrementalMethods):
     def drop_unchanged(self, table: str, id_column: str | None, known: pa.Table) -> None:
         records.drop_unchanged(self._con, table, id_column, known)
 
-    def set_seen(self, table: str, ids: Sequence[str | None]) -> None:
-        records.set_seen(self._con, table, ids)
+    def set_seen(
+        self, table: str, ids: Sequence[str | None], rows: Sequence[int] | None = None
+    ) -> None:
+        records.set_seen(self._con, table, ids, rows)
 
     def add_composite(self, field: str, parts: Sequence[str]) -> None:
         """A field made of others (an address of its parts), null when every part is."""

@@ -58,10 +58,17 @@ class IncrementalMethods:
         )
         self._con.unregister("dirty_in")
 
+    def key_records(self, rules: Sequence[BlockingRule]) -> None:
+        delta.key_records(self._con, rules)
+
     def block_dirty(
-        self, rules: Sequence[BlockingRule], max_block_size: int, across_only: bool
+        self,
+        rules: Sequence[BlockingRule],
+        max_block_size: int,
+        across_only: bool,
+        hot: Sequence[pa.Table] | None = None,
     ) -> int:
-        return delta.block_dirty(self._con, rules, max_block_size, across_only)
+        return delta.block_dirty(self._con, rules, max_block_size, across_only, hot)
 
     def restore_pairs(self, stored: pa.Table, rule_names: Sequence[str]) -> int:
         return delta.restore_pairs(self._con, stored, rule_names)
@@ -76,6 +83,10 @@ class IncrementalMethods:
 
     def sharing_flips(self, fields: Sequence[str], max_sharing: int) -> pa.Array:
         return delta.sharing_flips(self._con, fields, max_sharing)
+
+    def value_holders(self, field: str) -> pa.Table:
+        """(`value`, `customer_id`) of every record holding a value of `field` now."""
+        return delta.value_holders(self._con, field)
 
     def retie_events(self, events: pa.Table) -> pa.Table:
         return delta.retie_events(self._con, events)

@@ -112,12 +112,22 @@ def drop_unchanged(
     con.unregister("known_rows")
 
 
-def set_seen(con: duckdb.DuckDBPyConnection, table: str, ids: Sequence[str | None]) -> None:
-    """`seen_<table>` from a source's ids in full-read order, when only some rows were read."""
-    con.register("seen_in", pa.table({"_id": pa.array(list(ids), pa.string())}))
+def set_seen(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    ids: Sequence[str | None],
+    rows: Sequence[int] | None = None,
+) -> None:
+    """`seen_<table>` from a source's ids in full-read order, when only some rows were read
+    (with `rows`, each id's row number instead of its position)."""
+    numbers = list(rows) if rows is not None else list(range(len(ids)))
+    con.register(
+        "seen_in",
+        pa.table({"_id": pa.array(list(ids), pa.string()), "_row": pa.array(numbers, pa.int64())}),
+    )
     con.execute(
         f"CREATE OR REPLACE TABLE {quote('seen_' + table)} AS"
-        " SELECT _id, (row_number() OVER () - 1)::BIGINT AS _row FROM seen_in WHERE _id IS NOT NULL"
+        " SELECT _id, _row FROM seen_in WHERE _id IS NOT NULL"
     )
     con.unregister("seen_in")
 

@@ -1,0 +1,293 @@
+"""The neighbourhood of a real-time write: the stored records a write can change, and what a run
+over them alone must be told about the rest of the store.
+
+An incremental run brings every stored record back and works on the few that changed. A write
+through the API changes one record, or a handful; what it can change is bounded:
+
+- a record is only ever compared with records sharing one of its blocking keys, so its pairs
+  are with the *holders* of the keys of its new and old versions;
+- its customer can only change with the customers of those records, and with every record
+  linked to them by a stored pair (clustering works per component of links).
+
+So the run is given the old versions of the records written, every holder of their keys, and
+the closure of those under "same customer" and "linked by a stored pair": in that set the
+run compares, clusters and builds golden records exactly as over the whole store. Two things
+it cannot see from inside are handed to it from the whole store:
+
+- a **hot key** (held by more than `max_block_size` records) selects no pairs; its holders are
+  not loaded, and the run nulls it by name;
+- a contact value held by more than `MAX_SHARING` customers never enters a golden record.
+
+When the write moves either across its limit (a key becomes hot or stops being hot, a value
+becomes shared or stops being shared), pairs or golden records change beyond the neighbourhood:
+`Widen` is raised, and the write is run over the whole store instead.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from c360.engines.base import BlockingRule
+
+__all__ = [
+    "KEY_SEPARATOR",
+    "Key",
+    "Neighbourhood",
+    "NeighbourhoodSource",
+    "Widen",
+    "gather",
+    "key_of",
+    "sharing_after",
+]
+
+# Joins the values of a blocking key's fields into one lookup text (no standardised value
+# holds this control character).
+KEY_SEPARATOR = "\x1f"
+
+Key = tuple[str, str]  # (source, record id)
+
+
+class Widen(Exception):
+    """The write reaches beyond its neighbourhood: run it over the whole store."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NeighbourhoodSource(Protocol):
+    """Point lookups over the stored state (`match_records`, links, pairs) of the last publish."""
+
+    def records(self, keys: Sequence[Key]) -> pa.Table:
+        """The `match_records` rows of these records (those that exist)."""
+        ...
+
+    def key_holders(self, rule: int, key: str, limit: int) -> list[Key]:
+        """Up to `limit` records holding blocking key `key` of rule number `rule`."""
+        ...
+
+    def customers(self, keys: Sequence[Key]) -> dict[Key, str]:
+        """The customer of each of these records."""
+        ...
+
+    def members(self, customers: Sequence[str]) -> dict[Key, str]:
+        """Every record of these customers, with its customer."""
+        ...
+
+    def pairs(self, keys: Sequence[Key]) -> pa.Table:
+        """The stored pairs (`pairs` rows) with at least one of these records."""
+        ...
+
+    def customers_holding(self, field: str, values: Sequence[str]) -> dict[str, int]:
+        """How many customers hold each of these values of `field` (absent: none)."""
+        ...
+
+    def record_count(self) -> int: ...
+
+    def max_row(self, source: str) -> int:
+        """The highest `_row` of a source's stored records (-1 when it has none)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    records: pa.Table  # `match_records` rows
+    links: pa.Table  # (source, record_id, customer_id) of those records
+    pairs: pa.Table  # stored `pairs` rows between two of those records
+    hot: list[pa.Table]  # per blocking rule: its hot key values (the rule's fields as columns)
+    store_records: int  # records in the whole store before the write
+    max_row: dict[str, int]  # per source written: its highest stored `_row`
+
+
+def key_of(values: Iterable[object]) -> str | None:
+    """A blocking key's lookup text; None when a field is null (the key selects nothing)."""
+    parts = []
+    for v in values:
+        if v is None:
+            return None
+        parts.append(str(v))
+    return KEY_SEPARATOR.join(parts)
+
+
+def _keys_of(table: pa.Table, rule: BlockingRule) -> list[tuple[str, tuple[object, ...]]]:
+    """(key text, values) of each row of `table` that has the rule's key."""
+    if table.num_rows == 0:
+        return []
+    columns = [table.column(f).to_pylist() if f in table.column_names else [None] * table.num_rows
+               for f in rule.fields]  # fmt: skip
+    out = []
+    for values in zip(*columns, strict=True):
+        key = key_of(values)
+        if key is not None:
+            out.append((key, values))
+    return out
+
+
+def _is_linked(pairs: pa.Table, threshold: float) -> pa.Array:
+    """A stored pair is a link as clustering takes one: a rule (or a steward) made it, or its
+    probability reaches the threshold without a hard conflict."""
+    if pairs.num_rows == 0:
+        return pa.array([], pa.bool_())
+    strong = pc.and_(
+        pc.greater_equal(pairs.column("match_probability"), threshold),
+        pc.invert(pc.fill_null(pairs.column("conflict"), False)),
+    )
+    return pc.or_(pc.is_valid(pairs.column("rule")), pc.fill_null(strong, False))
+
+
+def gather(
+    source: NeighbourhoodSource,
+    rules: Sequence[BlockingRule],
+    max_block_size: int,
+    threshold: float,
+    fresh: pa.Table,
+    written: Sequence[Key],
+    sources: Sequence[str],
+) -> Neighbourhood:
+    """The neighbourhood of a write to `sources`: `fresh` holds the new versions of the records
+    that changed (standardised, with the rules' fields), `written` names those and the deleted
+    ones."""
+    old = source.records(written)
+    n_written = len(set(written))
+    hot: list[pa.Table] = []
+    holders: set[Key] = set()
+    for k, rule in enumerate(rules):
+        new_keys = Counter(key for key, _ in _keys_of(fresh, rule))
+        old_keys = Counter(key for key, _ in _keys_of(old, rule))
+        values = dict(_keys_of(fresh, rule)) | dict(_keys_of(old, rule))
+        hot_values = []
+        for key in sorted(values):
+            # Enough holders to tell whether the key is hot before the write and after it.
+            limit = max_block_size + 1 + n_written
+            found = source.key_holders(k, key, limit)
+            before = len(found)
+            if before >= limit:
+                hot_values.append(values[key])  # hot before, and after: it selects nothing
+                continue
+            after = before - old_keys[key] + new_keys[key]
+            if (before > max_block_size) != (after > max_block_size):
+                raise Widen(
+                    f"blocking key {' & '.join(rule.fields)} = {key.replace(KEY_SEPARATOR, ' & ')}"
+                    f" goes from {before} to {after} records, across max_block_size"
+                    f" ({max_block_size})"
+                )
+            if after > max_block_size:
+                hot_values.append(values[key])
+            else:
+                holders.update(found)
+        columns = {
+            f: pa.array([v[i] for v in hot_values], pa.string()) for i, f in enumerate(rule.fields)
+        }
+        hot.append(pa.table(columns))
+
+    # Closed under "same customer" and "linked by a stored pair".
+    inside: set[Key] = set(written) | holders
+    customer_of: dict[Key, str] = {}
+    seen_customers: set[str] = set()
+    pair_tables: list[pa.Table] = []
+    frontier = sorted(inside)
+    while frontier:
+        customer_of.update(source.customers(frontier))
+        new_customers = sorted({c for k in frontier if (c := customer_of.get(k))} - seen_customers)
+        seen_customers.update(new_customers)
+        members = source.members(new_customers)
+        customer_of.update(members)
+        touching = source.pairs(frontier)
+        pair_tables.append(touching)
+        linked = touching.filter(_is_linked(touching, threshold))
+        partners = set(
+            zip(linked.column("source_l").to_pylist(), linked.column("record_id_l").to_pylist(),
+                strict=True)
+        ) | set(
+            zip(linked.column("source_r").to_pylist(), linked.column("record_id_r").to_pylist(),
+                strict=True)
+        )  # fmt: skip
+        frontier = sorted((set(members) | partners) - inside)
+        inside.update(frontier)
+
+    records = source.records(sorted(inside))
+    present = set(zip(records.column("source").to_pylist(), records.column("_id").to_pylist(),
+                      strict=True))  # fmt: skip
+    pairs = _pairs_within(pair_tables or [source.pairs([])], present)
+    linked_keys = sorted(k for k in present if k in customer_of)
+    links = pa.table(
+        {
+            "source": pa.array([k[0] for k in linked_keys], pa.string()),
+            "record_id": pa.array([k[1] for k in linked_keys], pa.string()),
+            "customer_id": pa.array([customer_of[k] for k in linked_keys], pa.string()),
+        }
+    )
+    return Neighbourhood(
+        records=records,
+        links=links,
+        pairs=pairs,
+        hot=hot,
+        store_records=source.record_count(),
+        max_row={s: source.max_row(s) for s in sources},
+    )
+
+
+def _pairs_within(tables: list[pa.Table], inside: set[Key]) -> pa.Table:
+    """The stored pairs whose two records are both inside, each once."""
+    seen: set[tuple[str, str, str, str]] = set()
+    keep: list[pa.Table] = []
+    for t in tables:
+        rows = zip(t.column("source_l").to_pylist(), t.column("record_id_l").to_pylist(),
+                   t.column("source_r").to_pylist(), t.column("record_id_r").to_pylist(),
+                   strict=True)  # fmt: skip
+        mask = []
+        for sl, il, sr, ir in rows:
+            key = (sl, il, sr, ir)
+            ok = key not in seen and (sl, il) in inside and (sr, ir) in inside
+            seen.add(key)
+            mask.append(ok)
+        keep.append(t.filter(pa.array(mask, pa.bool_())))
+    return pa.concat_tables(keep) if keep else tables[0].slice(0, 0)
+
+
+def sharing_after(
+    source: NeighbourhoodSource,
+    field: str,
+    before: pa.Table,
+    after: pa.Table,
+    max_sharing: int,
+) -> pa.Table:
+    """The values of `field` that stay shared by more than `max_sharing` customers, judged over
+    the whole store; `Widen` when the write moves one across that limit.
+
+    `before` and `after` are (`value`, `customer_id`) of the neighbourhood's records before
+    the write (by their stored customers) and after it. Every record of those customers is in
+    the neighbourhood, so a value's count after the write is the store's count, less the
+    neighbourhood's customers before, plus its customers after.
+    """
+    values = sorted(
+        {*before.column("value").to_pylist(), *after.column("value").to_pylist()} - {None}
+    )
+    if not values:
+        return pa.table({"field": pa.array([], pa.string()), "value": pa.array([], pa.string())})
+    stored = source.customers_holding(field, values)
+    was = Counter(before.column("value").to_pylist())
+    now = Counter(after.column("value").to_pylist())
+    shared = []
+    for v in values:
+        n_before = stored.get(v, 0)
+        n_after = n_before - was[v] + now[v]
+        if (n_before > max_sharing) != (n_after > max_sharing):
+            raise Widen(
+                f"{field} {v!r} goes from {n_before} to {n_after} customers, across the"
+                f" sharing limit ({max_sharing})"
+            )
+        if n_after > max_sharing:
+            shared.append(v)
+    return pa.table(
+        {
+            "field": pa.array([field] * len(shared), pa.string()),
+            "value": pa.array(shared, pa.string()),
+        }
+    )

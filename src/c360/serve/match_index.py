@@ -1,0 +1,351 @@
+"""The service's match index: the store's matching state, for point lookups in microseconds.
+
+A real-time write is resolved over its neighbourhood (`c360.project.neighbourhood`): the holders
+of its blocking keys, their customers' records and what stored pairs link them to. Finding them
+takes a few dozen lookups by key; DuckDB answers each in one to eight milliseconds at a million
+records, SQLite in tens of microseconds. So `c360 serve` keeps, beside the read model, a SQLite
+copy of what those lookups need (`.c360-match.sqlite`):
+
+- `records`  every `match_records` row, its columns as the store has them;
+- `keys`     each record's blocking keys, one row per rule that gives it one;
+- `holders`  each record's values of the fields a golden record takes only when not widely
+             shared (which customers hold a value);
+- `links`    record → customer;
+- `pairs`    the stored scored pairs, by either record.
+
+It is derived data, like the read model: it records the run it reflects, is rebuilt when the
+store has moved on without it, and each write applies to it the rows it published.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from c360.engines.base import BlockingRule
+from c360.engines.duckdb.render import quote
+from c360.model import FieldKind
+from c360.project.config import ProjectConfig
+from c360.project.neighbourhood import Key, key_of
+from c360.project.state import blocking_of
+from c360.project.steps import golden_fields
+from c360.store import DuckDBStore
+
+__all__ = ["MATCH_INDEX_FILE", "MatchIndex", "match_index_of"]
+
+MATCH_INDEX_FILE = ".c360-match.sqlite"
+_FORMAT = 1  # bump when the tables change shape
+_BATCH = 50_000
+_PAIRS = ("source_l", "record_id_l", "source_r", "record_id_r", "match_weight",
+          "match_probability", "rule", "conflict")  # fmt: skip
+_MAX_VARIABLES = 500  # keys per IN list
+
+
+def _chunks(items: Sequence[Any], n: int = _MAX_VARIABLES) -> list[Sequence[Any]]:
+    return [items[i : i + n] for i in range(0, len(items), n)]
+
+
+class MatchIndex:
+    """Used under the service's write lock (one thread at a time)."""
+
+    def __init__(self, root: Path, rules: Sequence[BlockingRule], sharing: Sequence[str]) -> None:
+        self.path = root / MATCH_INDEX_FILE
+        self.rules = list(rules)
+        self.sharing = list(sharing)
+        self._db: sqlite3.Connection | None = None
+        self._schema: pa.Schema | None = None
+        self._lock = threading.Lock()
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    def _settings(self) -> str:
+        return json.dumps({"format": _FORMAT, "rules": [r.fields for r in self.rules],
+                           "sharing": self.sharing})  # fmt: skip
+
+    def _meta(self, db: sqlite3.Connection, key: str) -> str | None:
+        row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
+    def current(self, store: DuckDBStore) -> bool:
+        """Whether the file reflects the store's last publish, with today's rules."""
+        if not self.path.exists():
+            return False
+        run = store.last_run()
+        try:
+            with sqlite3.connect(self.path) as db:
+                return self._meta(db, "settings") == self._settings() and self._meta(db, "run") == (
+                    run.run_id if run else None
+                )
+        except sqlite3.Error:
+            return False
+
+    def build(self, store: DuckDBStore, progress: Callable[[int, int], None] | None = None) -> int:
+        """Copy the store's matching state into a new file that replaces the old one whole."""
+        self.close()
+        partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        partial.unlink(missing_ok=True)
+        db = sqlite3.connect(partial)
+        total = int(store.query("SELECT count(*) AS n FROM match_records")[0]["n"])
+        try:
+            db.execute("PRAGMA journal_mode = OFF")
+            db.execute("PRAGMA synchronous = OFF")
+            schema = store.query_arrow("SELECT * FROM match_records LIMIT 0").schema
+            columns = ", ".join(quote(n) for n in schema.names)
+            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+            db.execute(f"CREATE TABLE records ({columns})")
+            db.execute("CREATE TABLE keys (rule INTEGER, key TEXT, source TEXT, id TEXT)")
+            db.execute("CREATE TABLE holders (field TEXT, value TEXT, source TEXT, id TEXT)")
+            db.execute("CREATE TABLE links (source TEXT, id TEXT, customer_id TEXT)")
+            db.execute(f"CREATE TABLE pairs ({', '.join(_PAIRS)})")
+            done = 0
+            for batch in store.stream("SELECT * FROM match_records", _BATCH):
+                self._insert_records(db, pa.Table.from_batches([batch]))
+                done += batch.num_rows
+                if progress is not None:
+                    progress(done, total)
+            for batch in store.stream("SELECT source, record_id, customer_id FROM links", _BATCH):
+                db.executemany("INSERT INTO links VALUES (?, ?, ?)", _rows(batch))
+            for batch in store.stream(f"SELECT {', '.join(_PAIRS)} FROM pairs", _BATCH):
+                db.executemany(f"INSERT INTO pairs VALUES ({', '.join('?' * len(_PAIRS))})",
+                               _rows(batch))  # fmt: skip
+            db.execute("CREATE UNIQUE INDEX records_key ON records (source, _id)")
+            db.execute("CREATE INDEX records_row ON records (source, _row)")
+            db.execute("CREATE INDEX keys_key ON keys (rule, key)")
+            db.execute("CREATE INDEX keys_record ON keys (source, id)")
+            db.execute("CREATE INDEX holders_value ON holders (field, value)")
+            db.execute("CREATE INDEX holders_record ON holders (source, id)")
+            db.execute("CREATE UNIQUE INDEX links_key ON links (source, id)")
+            db.execute("CREATE INDEX links_customer ON links (customer_id)")
+            db.execute("CREATE INDEX pairs_l ON pairs (source_l, record_id_l)")
+            db.execute("CREATE INDEX pairs_r ON pairs (source_r, record_id_r)")
+            run = store.last_run()
+            meta = {"settings": self._settings(), "run": run.run_id if run else None,
+                    "records": str(total), "schema": schema.serialize().to_pybytes().hex()}  # fmt: skip
+            db.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
+            db.commit()
+            db.execute("PRAGMA journal_mode = WAL")
+        finally:
+            db.close()
+        partial.replace(self.path)
+        return total
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA synchronous = NORMAL")
+            hexed = self._meta(db, "schema")
+            assert hexed is not None
+            self._schema = pa.ipc.read_schema(pa.py_buffer(bytes.fromhex(hexed)))
+            self._db = db
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # --- keeping it current -------------------------------------------------------------------
+
+    def _insert_records(self, db: sqlite3.Connection, table: pa.Table) -> None:
+        names = table.column_names
+        columns = [
+            [None if v is None else json.dumps(v) for v in table.column(n).to_pylist()]
+            if pa.types.is_list(table.schema.field(n).type) else table.column(n).to_pylist()
+            for n in names
+        ]  # fmt: skip
+        marks = ", ".join("?" * len(names))
+        db.executemany(
+            f"INSERT INTO records ({', '.join(quote(n) for n in names)}) VALUES ({marks})",
+            list(zip(*columns, strict=True)),
+        )
+        sources, ids = table.column("source").to_pylist(), table.column("_id").to_pylist()
+        keys = []
+        for k, rule in enumerate(self.rules):
+            cols = [table.column(f).to_pylist() if f in names else [None] * table.num_rows
+                    for f in rule.fields]  # fmt: skip
+            for s, i, values in zip(sources, ids, zip(*cols, strict=True), strict=True):
+                key = key_of(values)
+                if key is not None:
+                    keys.append((k, key, s, i))
+        db.executemany("INSERT INTO keys VALUES (?, ?, ?, ?)", keys)
+        held = [
+            (f, v, s, i)
+            for f in self.sharing if f in names
+            for s, i, v in zip(sources, ids, table.column(f).to_pylist(), strict=True)
+            if v is not None
+        ]  # fmt: skip
+        db.executemany("INSERT INTO holders VALUES (?, ?, ?, ?)", held)
+
+    def apply(
+        self,
+        run_id: str,
+        deletes: Sequence[tuple[str, pa.Table]],
+        inserts: Mapping[str, pa.Table],
+    ) -> None:
+        """Apply what a publish wrote (its `deletes` and `inserts`, as the store took them)."""
+        db = self._connect()
+        with self._lock:
+            db.execute("BEGIN")
+            try:
+                removed = 0
+                for name, keys in deletes:
+                    removed += self._delete(db, name, keys)
+                added = 0
+                if "match_records" in inserts and inserts["match_records"].num_rows:
+                    self._insert_records(db, inserts["match_records"])
+                    added = inserts["match_records"].num_rows
+                if "links" in inserts:
+                    links = inserts["links"].select(["source", "record_id", "customer_id"])
+                    db.executemany("INSERT INTO links VALUES (?, ?, ?)", _rows(links))
+                if "pairs" in inserts:
+                    pairs = inserts["pairs"].select(list(_PAIRS))
+                    db.executemany(f"INSERT INTO pairs VALUES ({', '.join('?' * len(_PAIRS))})",
+                                   _rows(pairs))  # fmt: skip
+                count = int(self._meta(db, "records") or 0) + added - removed
+                db.execute("UPDATE meta SET value = ? WHERE key = 'records'", [str(count)])
+                db.execute("UPDATE meta SET value = ? WHERE key = 'run'", [run_id])
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def _delete(self, db: sqlite3.Connection, name: str, keys: pa.Table) -> int:
+        rows = _rows(keys)
+        if not rows:
+            return 0
+        if name == "match_records":
+            before = db.total_changes
+            db.executemany("DELETE FROM records WHERE source = ? AND _id = ?", rows)
+            removed = db.total_changes - before
+            db.executemany("DELETE FROM keys WHERE source = ? AND id = ?", rows)
+            db.executemany("DELETE FROM holders WHERE source = ? AND id = ?", rows)
+            return removed
+        if name == "links":
+            db.executemany("DELETE FROM links WHERE source = ? AND id = ?", rows)
+        elif name == "pairs":
+            side = "l" if keys.column_names[0] == "source_l" else "r"
+            db.executemany(
+                f"DELETE FROM pairs WHERE source_{side} = ? AND record_id_{side} = ?", rows
+            )
+        return 0
+
+    # --- the lookups of a neighbourhood (`NeighbourhoodSource`) -------------------------------
+
+    def records(self, keys: Sequence[Key]) -> pa.Table:
+        db = self._connect()
+        assert self._schema is not None
+        names = self._schema.names
+        cols = ", ".join(quote(n) for n in names)
+        found: list[tuple[Any, ...]] = []
+        for key in sorted(set(keys)):
+            found += db.execute(
+                f"SELECT {cols} FROM records WHERE source = ? AND _id = ?", key
+            ).fetchall()
+        arrays = []
+        for j, f in enumerate(self._schema):
+            values = [row[j] for row in found]
+            if pa.types.is_list(f.type):
+                values = [None if v is None else json.loads(v) for v in values]
+            arrays.append(pa.array(values, f.type))
+        return pa.Table.from_arrays(arrays, schema=self._schema)
+
+    def key_holders(self, rule: int, key: str, limit: int) -> list[Key]:
+        rows = (
+            self._connect()
+            .execute(
+                "SELECT source, id FROM keys WHERE rule = ? AND key = ? LIMIT ?", [rule, key, limit]
+            )
+            .fetchall()
+        )
+        return [(str(s), str(i)) for s, i in rows]
+
+    def customers(self, keys: Sequence[Key]) -> dict[Key, str]:
+        db = self._connect()
+        out = {}
+        for key in sorted(set(keys)):
+            row = db.execute(
+                "SELECT customer_id FROM links WHERE source = ? AND id = ?", key
+            ).fetchone()
+            if row is not None:
+                out[key] = str(row[0])
+        return out
+
+    def members(self, customers: Sequence[str]) -> dict[Key, str]:
+        db = self._connect()
+        out = {}
+        for part in _chunks(sorted(set(customers))):
+            marks = ", ".join("?" * len(part))
+            for s, i, c in db.execute(
+                f"SELECT source, id, customer_id FROM links WHERE customer_id IN ({marks})", part
+            ):
+                out[(str(s), str(i))] = str(c)
+        return out
+
+    def pairs(self, keys: Sequence[Key]) -> pa.Table:
+        db = self._connect()
+        cols = ", ".join(_PAIRS)
+        found: list[tuple[Any, ...]] = []
+        for key in sorted(set(keys)):
+            found += db.execute(
+                f"SELECT {cols} FROM pairs WHERE source_l = ? AND record_id_l = ?"
+                f" UNION ALL SELECT {cols} FROM pairs WHERE source_r = ? AND record_id_r = ?",
+                [*key, *key],
+            ).fetchall()
+        types = [pa.string()] * 4 + [pa.float64(), pa.float64(), pa.string(), pa.bool_()]
+        return pa.table(
+            {
+                name: pa.array(
+                    [bool(r[j]) if r[j] is not None and t == pa.bool_() else r[j] for r in found],
+                    t,
+                )
+                for j, (name, t) in enumerate(zip(_PAIRS, types, strict=True))
+            }
+        )
+
+    def customers_holding(self, field: str, values: Sequence[str]) -> dict[str, int]:
+        db = self._connect()
+        out: dict[str, int] = {}
+        for part in _chunks(sorted(set(values))):
+            marks = ", ".join("?" * len(part))
+            for v, n in db.execute(
+                "SELECT h.value, count(DISTINCT l.customer_id) FROM holders h"
+                " JOIN links l ON l.source = h.source AND l.id = h.id"
+                f" WHERE h.field = ? AND h.value IN ({marks}) GROUP BY h.value",
+                [field, *part],
+            ):
+                out[str(v)] = int(n)
+        return out
+
+    def record_count(self) -> int:
+        return int(self._meta(self._connect(), "records") or 0)
+
+    def max_row(self, source: str) -> int:
+        row = (
+            self._connect()
+            .execute("SELECT max(_row) FROM records WHERE source = ?", [source])
+            .fetchone()
+        )
+        return -1 if row is None or row[0] is None else int(row[0])
+
+
+def _rows(table: pa.Table | pa.RecordBatch) -> list[tuple[Any, ...]]:
+    columns = [c.to_pylist() for c in table.columns]
+    return list(zip(*columns, strict=True)) if columns else []
+
+
+def match_index_of(root: Path, config: ProjectConfig, store: DuckDBStore) -> MatchIndex | None:
+    """The match index for the store's last run (None before the first run)."""
+    last = store.last_run()
+    if last is None or not store.has_match_records():
+        return None
+    rules = blocking_of(last) or []
+    fields = {f: FieldKind(k) for f, k in last.metrics.get("fields", {}).items()}
+    sharing = [g.field for g in golden_fields(config, fields) if g.max_sharing]
+    return MatchIndex(root, rules, sharing)

@@ -1,0 +1,149 @@
+"""The neighbourhood of a write: which stored records it loads, and when it must widen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pytest
+
+from c360.engines.base import BlockingRule
+from c360.engines.duckdb.engine import DuckDBEngine
+from c360.project.neighbourhood import Key, Widen, gather, key_of, sharing_after
+
+EMAIL = BlockingRule(("email",))
+RULES = [EMAIL]
+PAIR_COLUMNS = ("source_l", "record_id_l", "source_r", "record_id_r", "match_weight",
+                "match_probability", "rule", "conflict")  # fmt: skip
+
+
+class FakeStore:
+    """The lookups of a neighbourhood over a few records held in dicts."""
+
+    def __init__(
+        self,
+        emails: dict[Key, str | None],
+        customers: dict[Key, str],
+        pairs: list[tuple[Key, Key, float, str | None, bool]],
+    ) -> None:
+        self.emails, self.customer_of, self._pairs = emails, customers, pairs
+
+    def records(self, keys: Sequence[Key]) -> pa.Table:
+        found = sorted(k for k in set(keys) if k in self.emails)
+        return pa.table({
+            "source": pa.array([k[0] for k in found], pa.string()),
+            "_id": pa.array([k[1] for k in found], pa.string()),
+            "_row": pa.array([int(k[1][1:]) for k in found], pa.int64()),
+            "email": pa.array([self.emails[k] for k in found], pa.string()),
+        })  # fmt: skip
+
+    def key_holders(self, rule: int, key: str, limit: int) -> list[Key]:
+        return sorted(k for k, e in self.emails.items() if e == key)[:limit]
+
+    def customers(self, keys: Sequence[Key]) -> dict[Key, str]:
+        return {k: self.customer_of[k] for k in keys if k in self.customer_of}
+
+    def members(self, customers: Sequence[str]) -> dict[Key, str]:
+        return {k: c for k, c in self.customer_of.items() if c in customers}
+
+    def pairs(self, keys: Sequence[Key]) -> pa.Table:
+        rows = [p for p in self._pairs if p[0] in keys or p[1] in keys]
+        return pa.table({
+            "source_l": [p[0][0] for p in rows], "record_id_l": [p[0][1] for p in rows],
+            "source_r": [p[1][0] for p in rows], "record_id_r": [p[1][1] for p in rows],
+            "match_weight": pa.array([0.0 for _ in rows], pa.float64()),
+            "match_probability": pa.array([p[2] for p in rows], pa.float64()),
+            "rule": pa.array([p[3] for p in rows], pa.string()),
+            "conflict": pa.array([p[4] for p in rows], pa.bool_()),
+        }, schema=pa.schema([(c, pa.float64() if c.startswith("match") else pa.bool_()
+                              if c == "conflict" else pa.string()) for c in PAIR_COLUMNS]))  # fmt: skip
+
+    def customers_holding(self, field: str, values: Sequence[str]) -> dict[str, int]:
+        out: dict[str, set[str]] = {}
+        for k, e in self.emails.items():
+            if e in values and k in self.customer_of:
+                out.setdefault(e, set()).add(self.customer_of[k])
+        return {v: len(c) for v, c in out.items()}
+
+    def record_count(self) -> int:
+        return len(self.emails)
+
+    def max_row(self, source: str) -> int:
+        return max((int(i[1:]) for s, i in self.emails if s == source), default=-1)
+
+
+def _fresh(emails: list[str | None]) -> pa.Table:
+    return pa.table({"email": pa.array(emails, pa.string())})
+
+
+def k(i: int) -> Key:
+    return ("crm", f"r{i}")
+
+
+def test_loads_key_holders_their_customers_and_what_links_them() -> None:
+    store = FakeStore(
+        emails={k(1): "a@x", k(2): "a@x", k(3): "b@x", k(4): "c@x", k(5): "d@x", k(6): "e@x"},
+        customers={k(1): "C1", k(2): "C1", k(3): "C1", k(4): "C4", k(5): "C5", k(6): "C6"},
+        # r3–r4 is a link (over the threshold); r4–r5 is a weak pair: not followed.
+        pairs=[(k(3), k(4), 0.99, None, False), (k(4), k(5), 0.2, None, False),
+               (k(5), k(6), 0.99, None, True)],  # fmt: skip
+    )
+    hood = gather(store, RULES, 50, 0.9, _fresh(["a@x"]), [k(9)], ["crm"])
+    got = set(zip(hood.records.column("_id").to_pylist(), hood.records.column("source").to_pylist(),
+                  strict=True))  # fmt: skip
+    # Holders r1, r2 → customer C1 brings r3 → its link brings r4; r5 is only weakly paired.
+    assert {i for i, _ in got} == {"r1", "r2", "r3", "r4"}
+    pairs = hood.pairs.to_pylist()
+    assert [(p["record_id_l"], p["record_id_r"]) for p in pairs] == [("r3", "r4")]
+    assert dict(zip(hood.links.column("record_id").to_pylist(),
+                    hood.links.column("customer_id").to_pylist(), strict=True)) == {
+        "r1": "C1", "r2": "C1", "r3": "C1", "r4": "C4"}  # fmt: skip
+    assert hood.store_records == 6 and hood.max_row == {"crm": 6}
+    assert all(t.num_rows == 0 for t in hood.hot)
+
+
+def test_a_hot_key_is_named_not_loaded_and_a_crossing_widens() -> None:
+    store = FakeStore(emails={k(i): "hot@x" for i in range(1, 5)},
+                      customers={k(i): f"C{i}" for i in range(1, 5)}, pairs=[])  # fmt: skip
+    hood = gather(store, RULES, 3, 0.9, _fresh(["hot@x"]), [k(9)], ["crm"])
+    assert hood.records.num_rows == 0
+    assert hood.hot[0].column("email").to_pylist() == ["hot@x"]
+    # Three holders and the cap at three: a fourth makes the key hot.
+    del store.emails[k(4)]
+    with pytest.raises(Widen, match="across max_block_size"):
+        gather(store, RULES, 3, 0.9, _fresh(["hot@x"]), [k(9)], ["crm"])
+    # A holder changing its email away makes a hot key cool down: widen too.
+    store.emails[k(4)] = "hot@x"
+    with pytest.raises(Widen):
+        gather(store, RULES, 3, 0.9, _fresh(["new@x"]), [k(4)], ["crm"])
+
+
+def test_sharing_after_counts_over_the_whole_store() -> None:
+    store = FakeStore(emails={k(i): "desk@x" for i in range(1, 4)},
+                      customers={k(i): f"C{i}" for i in range(1, 4)}, pairs=[])  # fmt: skip
+    none = pa.table({"value": pa.array([], pa.string()), "customer_id": pa.array([], pa.string())})
+    one = pa.table({"value": ["desk@x"], "customer_id": ["C9"]})
+    with pytest.raises(Widen, match="sharing limit"):  # 3 customers → 4, limit 3
+        sharing_after(store, "email", none, one, 3)
+    assert sharing_after(store, "email", none, one, 5).num_rows == 0
+    assert sharing_after(store, "email", none, one, 2).column("value").to_pylist() == ["desk@x"]
+
+
+def test_key_of_needs_every_field() -> None:
+    assert key_of(["a", "b"]) == "a\x1fb"
+    assert key_of(["a", None]) is None
+
+
+def test_block_dirty_skips_keys_named_hot() -> None:
+    engine = DuckDBEngine()
+    try:
+        engine._con.execute(
+            "CREATE TABLE records AS SELECT * FROM (VALUES (0, 0, true, true, 'hot@x'),"
+            " (1, 0, false, false, 'hot@x')) t(_rid, _src, _dirty, _changed, email)"
+        )
+        engine.key_records(RULES)
+        assert engine.block_dirty(RULES, 50, False) == 1
+        engine.key_records(RULES)
+        assert engine.block_dirty(RULES, 50, False, [pa.table({"email": ["hot@x"]})]) == 0
+    finally:
+        engine.close()

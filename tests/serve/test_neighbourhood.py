@@ -1,0 +1,159 @@
+"""Writes resolved over their neighbourhood end exactly where writes run over the whole store
+do, and the match index stays what a fresh build of it would be."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from c360.demo import generate_company
+from c360.progress import SilentReporter
+from c360.project.run import run_project
+from c360.serve.match_index import MATCH_INDEX_FILE, match_index_of
+from c360.serve.service import Service
+from c360.serve.writes import Writer
+from tests.serve.test_write_api import _people_rows
+
+# A small cap, so that a few writes sharing an email make its key hot (and the write widen).
+CAP = 3
+
+
+def _writes(root: Path) -> list[tuple[str, str, str, dict[str, str] | None]]:
+    """(kind, source, id, row): updates, duplicates of known people, deletes, an unchanged
+    write, and writes that make one email's blocking key cross the cap."""
+    rows = [r for r in _people_rows(root) if r[0] == "crm"]
+    out: list[tuple[str, str, str, dict[str, str] | None]] = []
+    for k, (source, record_id, row) in enumerate(rows[:6]):
+        out.append(("put", source, record_id, row | {"email": f"moved{k}@example.net"}))
+    for k, (source, _, row) in enumerate(rows[6:11]):
+        out.append(("put", source, f"dup-{k}", row | {"phone": "", "contact_id": f"dup-{k}"}))
+    for source, record_id, _ in rows[11:14]:
+        out.append(("delete", source, record_id, None))
+    source, record_id, row = rows[14]
+    out.append(("put", source, record_id, row))
+    for k, name in enumerate(["Ann", "Bo", "Cy", "Di", "Ed"]):
+        out.append(("put", "crm", f"shared-{k}", {"first_name": name, "last_name": f"Q{k}",
+                                                  "email": "front.desk@example.net"}))  # fmt: skip
+    return out
+
+
+def _project(root: Path) -> Path:
+    generate_company(root, people=60, seed=11)
+    config = (root / "c360.yaml").read_text()
+    (root / "c360.yaml").write_text(config.replace("max_block_size: 50", f"max_block_size: {CAP}"))
+    run_project(root, SilentReporter())
+    return root
+
+
+def _apply(root: Path, scoped: bool) -> dict[str, float]:
+    service = Service(root)
+    try:
+        if not scoped:
+            service.match_index = None
+        writer = Writer(service)
+        for kind, source, record_id, row in _writes(root):
+            if kind == "put":
+                assert row is not None
+                writer.upsert(source, {record_id: row})
+            else:
+                writer.delete(source, record_id)
+        return {
+            s.labels["scope"]: s.value
+            for m in service.metrics.writes.collect()
+            for s in m.samples
+            if s.name.endswith("_total")
+        }
+    finally:
+        service.close()
+
+
+def _state(root: Path) -> dict[str, Any]:
+    """The published state, with customers named by their records (new IDs are random)."""
+    con = duckdb.connect(str(root / "c360.duckdb"), read_only=True)
+    try:
+        links = con.execute("SELECT source, record_id, customer_id FROM links").fetchall()
+        members: dict[str, set[tuple[str, str]]] = {}
+        for s, r, c in links:
+            members.setdefault(c, set()).add((s, r))
+        name = {c: frozenset(m) for c, m in members.items()}
+        golden = {(name[c], f, v, s, r) for c, f, v, s, r in con.execute(
+            "SELECT customer_id, field, value, source, record_id FROM golden").fetchall()}  # fmt: skip
+        points = {(name[c], k, v, p) for c, k, v, p in con.execute(
+            "SELECT customer_id, kind, value, preferred FROM contact_points").fetchall()}  # fmt: skip
+        pairs = {(sl, il, sr, ir, round(w, 9), rule, conflict) for sl, il, sr, ir, w, rule, conflict
+                 in con.execute("SELECT source_l, record_id_l, source_r, record_id_r,"
+                                " match_weight, rule, conflict FROM pairs").fetchall()}  # fmt: skip
+        records = set(con.execute("SELECT * EXCLUDE (given_name__roots) FROM match_records")
+                      .fetchall())  # fmt: skip
+        events = {(s, e, name.get(c) if c else None) for s, e, c in con.execute(
+            "SELECT source, event_id, customer_id FROM events").fetchall()}  # fmt: skip
+        old_ids = {c for c in members if not c.startswith("C-")} | {
+            c for (c,) in con.execute(
+                "SELECT customer_id FROM customers WHERE created_at < (SELECT min(started_at)"
+                " FROM runs WHERE kind = 'realtime')").fetchall()
+        }  # fmt: skip
+        kept = {c: name[c] for c in old_ids if c in name}
+        (n_records,) = con.execute(
+            "SELECT json_extract(metrics, '$.records')::BIGINT FROM runs"
+            " ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone() or (None,)
+    finally:
+        con.close()
+    return {"partition": set(name.values()), "golden": golden, "points": points,
+            "pairs": pairs, "records": records, "events": events, "kept_ids": kept,
+            "n_records": n_records}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, float]]:
+    base = _project(tmp_path_factory.mktemp("hood") / "base")
+    scoped, whole = base.with_name("scoped"), base.with_name("whole")
+    shutil.copytree(base, scoped, ignore=shutil.ignore_patterns(".c360*"))
+    shutil.copytree(base, whole, ignore=shutil.ignore_patterns(".c360*"))
+    counts = _apply(scoped, scoped=True)
+    _apply(whole, scoped=False)
+    return scoped, whole, counts
+
+
+def test_neighbourhood_writes_end_where_whole_store_writes_do(
+    written: tuple[Path, Path, dict[str, float]],
+) -> None:
+    scoped, whole, counts = written
+    # Most writes stay in their neighbourhood; the email that crosses the cap widens one.
+    assert counts.get("neighbourhood", 0) >= 15
+    assert counts.get("store", 0) >= 1
+    a, b = _state(scoped), _state(whole)
+    for part in ("partition", "records", "pairs", "golden", "points", "events", "kept_ids",
+                 "n_records"):  # fmt: skip
+        assert a[part] == b[part], part
+
+
+def test_match_index_equals_a_fresh_build_after_writes(
+    written: tuple[Path, Path, dict[str, float]], tmp_path: Path
+) -> None:
+    scoped, _, _ = written
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    service = Service(scoped)  # the index is current: nothing is rebuilt
+    try:
+        assert service.match_index is not None and service.match_index.current(service.store)
+        rebuilt = match_index_of(fresh, service.config, service.store)
+        assert rebuilt is not None
+        rebuilt.build(service.store)
+    finally:
+        service.close()
+    tables = ("records", "keys", "holders", "links", "pairs")
+    with sqlite3.connect(scoped / MATCH_INDEX_FILE) as kept, sqlite3.connect(
+        fresh / MATCH_INDEX_FILE
+    ) as built:
+        for table in tables:
+            assert sorted(kept.execute(f"SELECT * FROM {table}").fetchall(), key=repr) == sorted(
+                built.execute(f"SELECT * FROM {table}").fetchall(), key=repr
+            ), table
+        meta = "SELECT value FROM meta WHERE key = 'records'"
+        assert kept.execute(meta).fetchone() == built.execute(meta).fetchone()
