@@ -85,8 +85,11 @@ def test_loads_key_holders_their_customers_and_what_links_them() -> None:
         emails={k(1): "a@x", k(2): "a@x", k(3): "b@x", k(4): "c@x", k(5): "d@x", k(6): "e@x"},
         customers={k(1): "C1", k(2): "C1", k(3): "C1", k(4): "C4", k(5): "C5", k(6): "C6"},
         # r3–r4 is a link (over the threshold); r4–r5 is a weak pair: not followed.
-        pairs=[(k(3), k(4), 0.99, None, False), (k(4), k(5), 0.2, None, False),
-               (k(5), k(6), 0.99, None, True)],  # fmt: skip
+        pairs=[
+            (k(3), k(4), 0.99, None, False),
+            (k(4), k(5), 0.2, None, False),
+            (k(5), k(6), 0.99, None, True),
+        ],
     )
     hood = gather(store, RULES, 50, 0.9, _fresh(["a@x"]), [k(9)], ["crm"])
     got = set(zip(hood.records.column("_id").to_pylist(), hood.records.column("source").to_pylist(),

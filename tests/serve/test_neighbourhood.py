@@ -148,9 +148,10 @@ def test_match_index_equals_a_fresh_build_after_writes(
     finally:
         service.close()
     tables = ("records", "keys", "holders", "links", "pairs")
-    with sqlite3.connect(scoped / MATCH_INDEX_FILE) as kept, sqlite3.connect(
-        fresh / MATCH_INDEX_FILE
-    ) as built:
+    with (
+        sqlite3.connect(scoped / MATCH_INDEX_FILE) as kept,
+        sqlite3.connect(fresh / MATCH_INDEX_FILE) as built,
+    ):
         for table in tables:
             assert sorted(kept.execute(f"SELECT * FROM {table}").fetchall(), key=repr) == sorted(
                 built.execute(f"SELECT * FROM {table}").fetchall(), key=repr
