@@ -10,8 +10,10 @@ source records). The service runs as its own `c360 serve` process; the load come
 - latency at a moderate load (4 connections): p50, p90, p99;
 - throughput at saturation (32 connections), with its latencies.
 
-Then `--writes` sequential `PUT /sources/{source}/records/{id}` (an existing record of the first
-people source with a new phone or email), each timed by the client.
+Then `--writes` sequential `PUT /sources/{source}/records/{id}`, each timed by the client: every
+other one an existing record of the first people source with a new phone or email (updated),
+the others a known person's row under a new id (linked). The service's `/metrics` tell how
+many were resolved over their neighbourhood and how many over the whole store.
 
 wrk's own numbers are reported; the machine is shared, so compare runs made the same day.
 """
@@ -80,7 +82,11 @@ def main() -> None:
     parser.add_argument("--project", type=Path, default=REPO / "bench/data/company-500000")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--port", type=int, default=8399)
-    parser.add_argument("--writes", type=int, default=5, help="PUTs to time after the GETs.")
+    parser.add_argument(
+        "--writes", type=int, default=40,
+        help="PUTs to time after the GETs: every other one a known record with a new phone or"
+        " email, the others a known person's row under a new id.",
+    )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: `apt install wrk` (Debian) or your package manager")
@@ -92,10 +98,14 @@ def main() -> None:
     ids = [r[0] for r in con.execute(
         "SELECT customer_id FROM customers USING SAMPLE 10000 ROWS (reservoir, 7)").fetchall()]  # fmt: skip
     to_write = con.execute(
-        "SELECT source, record_id, raw FROM records WHERE source = (SELECT min(source) FROM"
-        f" records) USING SAMPLE {int(args.writes)} ROWS (reservoir, 7)"
+        "SELECT source, record_id, raw FROM (SELECT * FROM records WHERE source ="
+        f" (SELECT min(source) FROM records)) USING SAMPLE {int(args.writes)} ROWS (reservoir, 7)"
     ).fetchall()
     con.close()
+    from c360.project.config import load_project
+
+    config = load_project(args.project / "c360.yaml")
+    id_columns = {p.name: p.id for p in config.people}
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     key = subprocess.run(
         [sys.executable, "-m", "c360", "keys", "create", "--role", "writer", "--note", "bench",
@@ -126,27 +136,44 @@ def main() -> None:
             _wrk(url, script, 4, 3)  # warm up caches and the page cache
             moderate = _wrk(url, script, 4, args.seconds)
             saturated = _wrk(url, script, 32, args.seconds)
-        writes = []
+        writes, outcomes = [], {}
         for i, (source, record_id, raw) in enumerate(to_write):
             fields = {k: (None if v is None else str(v)) for k, v in json.loads(raw).items()}
-            column = "phone" if "phone" in fields else "email"
-            fields[column] = (
-                f"(212) 555-{1000 + i:04d}" if column == "phone" else f"w{i}@bench.example"
-            )
+            if i % 2:
+                # A new record of a known person (their row under a new id): linked.
+                fields = {k: v for k, v in fields.items() if k != id_columns[source]}
+                record_id = f"bench-{i}"
+            else:
+                # A known record with a new phone or email: updated.
+                column = "phone" if "phone" in fields else "email"
+                fields[column] = (
+                    f"(212) 555-{1000 + i:04d}" if column == "phone" else f"w{i}@bench.example"
+                )
             t = time.perf_counter()
             r = httpx.put(f"{url}/sources/{source}/records/{record_id}", json={"fields": fields},
                           headers={"X-API-Key": key}, timeout=600)  # fmt: skip
             writes.append(time.perf_counter() - t)
             if r.status_code != 200:
                 raise SystemExit(f"PUT failed: {r.status_code} {r.text}")
+            outcome = r.json()["outcome"]
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        metrics = httpx.get(f"{url}/metrics", headers={"X-API-Key": key}).text
+        scopes = {m.group(1): int(float(m.group(2))) for m in
+                  re.finditer(r'c360_writes_total\{scope="(\w+)"\} ([\d.e+]+)', metrics)}  # fmt: skip
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
     writes.sort()
+
+    def pct(q: float) -> float | None:
+        return (
+            round(writes[min(len(writes) - 1, int(q * len(writes)))] * 1000, 1) if writes else None
+        )
+
     result = {"records": records, "ready_s": round(ready, 1), "get_customer": {
         "moderate": moderate, "saturated": saturated}, "put_record": {
-        "writes": len(writes), "p50_ms": round(writes[len(writes) // 2] * 1000, 1) if writes else None,
-        "max_ms": round(writes[-1] * 1000, 1) if writes else None}}  # fmt: skip
+        "writes": len(writes), "outcomes": outcomes, "scopes": scopes, "p50_ms": pct(0.5),
+        "p90_ms": pct(0.9), "p99_ms": pct(0.99), "max_ms": pct(1.0)}}  # fmt: skip
     print(json.dumps(result, indent=2))
     out = REPO / "bench" / "out" / "serve-load.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -158,3 +158,38 @@ def test_match_index_equals_a_fresh_build_after_writes(
             ), table
         meta = "SELECT value FROM meta WHERE key = 'records'"
         assert kept.execute(meta).fetchone() == built.execute(meta).fetchone()
+
+
+def test_a_write_the_index_cannot_take_still_lands_and_later_writes_go_over_the_store(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "acme"
+    generate_company(root, people=20, seed=3)
+    run_project(root, SilentReporter())
+    service = Service(root)
+    try:
+        index = service.match_index
+        assert index is not None
+
+        def broken(*_: object) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+        index._apply = broken  # type: ignore[method-assign]
+        writer = Writer(service)
+        source, record_id, row = _people_rows(root)[0]
+        first = writer.upsert(source, {record_id: row | {"email": "new.one@example.net"}})
+        assert first.records[0][2] is not None and not index.usable
+        second = writer.upsert(source, {"later": {"email": "new.one@example.net"}})
+        assert second.records[0][2] == first.records[0][2]  # linked by the email, over the store
+        counts = {s.labels["scope"]: s.value for m in service.metrics.writes.collect()
+                  for s in m.samples if s.name.endswith("_total")}  # fmt: skip
+        assert counts == {"neighbourhood": 1.0, "store": 1.0}
+    finally:
+        service.close()
+    # The index no longer names the store's last run: the next start rebuilds it.
+    service = Service(root)
+    try:
+        assert service.match_index is not None and service.match_index.usable
+        assert service.match_index.current(service.store)
+    finally:
+        service.close()

@@ -402,6 +402,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
         quarantined=quarantine.num_rows,
         timings=timings,
         model_reused=True,
+        changed_records=changed + deleted.num_rows,
         unchanged=[s.name for s in [*config.people, *config.events]
                    if s.name not in {r.name for r in reread} | events_reread],
     )  # fmt: skip

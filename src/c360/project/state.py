@@ -97,6 +97,7 @@ class RunSummary:
     model_reused: bool = False
     kind: str = "full"  # "full" | "incremental"
     unchanged: list[str] = field(default_factory=list)  # sources an incremental run skipped
+    changed_records: int | None = None  # an incremental run's new, changed and deleted records
 
 
 def new_run_id(started: datetime) -> str:

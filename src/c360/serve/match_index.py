@@ -20,6 +20,7 @@ store has moved on without it, and each write applies to it the rows it publishe
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -37,6 +38,8 @@ from c360.project.neighbourhood import Key, key_of
 from c360.project.state import blocking_of
 from c360.project.steps import golden_fields
 from c360.store import DuckDBStore
+
+log = logging.getLogger(__name__)
 
 __all__ = ["MATCH_INDEX_FILE", "MatchIndex", "match_index_of"]
 
@@ -62,6 +65,9 @@ class MatchIndex:
         self._db: sqlite3.Connection | None = None
         self._schema: pa.Schema | None = None
         self._lock = threading.Lock()
+        # False once a publish could not be applied: writes then run over the whole store, and
+        # the next start rebuilds the index (it no longer names the store's last run).
+        self.usable = True
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -189,7 +195,21 @@ class MatchIndex:
         deletes: Sequence[tuple[str, pa.Table]],
         inserts: Mapping[str, pa.Table],
     ) -> None:
-        """Apply what a publish wrote (its `deletes` and `inserts`, as the store took them)."""
+        """Apply what a publish wrote (its `deletes` and `inserts`, as the store took them).
+        The publish is committed already: a failure here leaves the index unusable, not the
+        write undone."""
+        try:
+            self._apply(run_id, deletes, inserts)
+        except (sqlite3.Error, OSError):
+            log.exception("the match index could not take run %s; writes go over the store", run_id)
+            self.usable = False
+
+    def _apply(
+        self,
+        run_id: str,
+        deletes: Sequence[tuple[str, pa.Table]],
+        inserts: Mapping[str, pa.Table],
+    ) -> None:
         db = self._connect()
         with self._lock:
             db.execute("BEGIN")
