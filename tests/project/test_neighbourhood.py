@@ -37,8 +37,8 @@ class FakeStore:
             "email": pa.array([self.emails[k] for k in found], pa.string()),
         })  # fmt: skip
 
-    def key_holders(self, rule: int, key: str, limit: int) -> list[Key]:
-        return sorted(k for k, e in self.emails.items() if e == key)[:limit]
+    def key_holders(self, rule: int, keys: Sequence[str], limit: int) -> dict[str, list[Key]]:
+        return {key: sorted(k for k, e in self.emails.items() if e == key)[:limit] for key in keys}
 
     def customers(self, keys: Sequence[Key]) -> dict[Key, str]:
         return {k: self.customer_of[k] for k in keys if k in self.customer_of}

@@ -68,8 +68,8 @@ class NeighbourhoodSource(Protocol):
         """The `match_records` rows of these records (those that exist)."""
         ...
 
-    def key_holders(self, rule: int, key: str, limit: int) -> list[Key]:
-        """Up to `limit` records holding blocking key `key` of rule number `rule`."""
+    def key_holders(self, rule: int, keys: Sequence[str], limit: int) -> dict[str, list[Key]]:
+        """Per blocking key of rule number `rule`, up to `limit` records holding it."""
         ...
 
     def customers(self, keys: Sequence[Key]) -> dict[Key, str]:
@@ -162,10 +162,11 @@ def gather(
         old_keys = Counter(key for key, _ in _keys_of(old, rule))
         values = dict(_keys_of(fresh, rule)) | dict(_keys_of(old, rule))
         hot_values = []
+        # Enough holders to tell whether a key is hot before the write and after it.
+        limit = max_block_size + 1 + n_written
+        holding = source.key_holders(k, sorted(values), limit)
         for key in sorted(values):
-            # Enough holders to tell whether the key is hot before the write and after it.
-            limit = max_block_size + 1 + n_written
-            found = source.key_holders(k, key, limit)
+            found = holding.get(key, [])
             before = len(found)
             if before >= limit:
                 hot_values.append(values[key])  # hot before, and after: it selects nothing

@@ -48,7 +48,7 @@ _FORMAT = 1  # bump when the tables change shape
 _BATCH = 50_000
 _PAIRS = ("source_l", "record_id_l", "source_r", "record_id_r", "match_weight",
           "match_probability", "rule", "conflict")  # fmt: skip
-_MAX_VARIABLES = 500  # keys per IN list
+_MAX_VARIABLES = 400  # keys per IN list (two variables each, twice at most)
 
 
 def _chunks(items: Sequence[Any], n: int = _MAX_VARIABLES) -> list[Sequence[Any]]:
@@ -258,16 +258,29 @@ class MatchIndex:
 
     # --- the lookups of a neighbourhood (`NeighbourhoodSource`) -------------------------------
 
-    def records(self, keys: Sequence[Key]) -> pa.Table:
+    def _by_key(
+        self, sql: str, keys: Sequence[Key], *, twice: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """Rows of `sql` (whose `{keys}` is a list of `(?, ?)` rows — joined as `k(column1,
+        column2)`, which SQLite answers through the index, where a row-value `IN` scans — taken
+        twice with `twice`), run over the keys in chunks."""
         db = self._connect()
+        found: list[tuple[Any, ...]] = []
+        for part in _chunks(sorted(set(keys))):
+            rows = ", ".join("(?, ?)" for _ in part)
+            params = [x for key in part for x in key]
+            found += db.execute(sql.format(keys=rows), params * 2 if twice else params).fetchall()
+        return found
+
+    def records(self, keys: Sequence[Key]) -> pa.Table:
+        self._connect()
         assert self._schema is not None
         names = self._schema.names
-        cols = ", ".join(quote(n) for n in names)
-        found: list[tuple[Any, ...]] = []
-        for key in sorted(set(keys)):
-            found += db.execute(
-                f"SELECT {cols} FROM records WHERE source = ? AND _id = ?", key
-            ).fetchall()
+        found = self._by_key(
+            f"SELECT {', '.join('r.' + quote(n) for n in names)} FROM (VALUES {{keys}}) k"
+            " JOIN records r ON r.source = k.column1 AND r._id = k.column2",
+            keys,
+        )
         arrays = []
         for j, f in enumerate(self._schema):
             values = [row[j] for row in found]
@@ -276,26 +289,27 @@ class MatchIndex:
             arrays.append(pa.array(values, f.type))
         return pa.Table.from_arrays(arrays, schema=self._schema)
 
-    def key_holders(self, rule: int, key: str, limit: int) -> list[Key]:
-        rows = (
-            self._connect()
-            .execute(
-                "SELECT source, id FROM keys WHERE rule = ? AND key = ? LIMIT ?", [rule, key, limit]
-            )
-            .fetchall()
-        )
-        return [(str(s), str(i)) for s, i in rows]
+    def key_holders(self, rule: int, keys: Sequence[str], limit: int) -> dict[str, list[Key]]:
+        db = self._connect()
+        out: dict[str, list[Key]] = {}
+        for part in _chunks(sorted(set(keys))):
+            marks = ", ".join("?" * len(part))
+            for key, source, record_id in db.execute(
+                "SELECT key, source, id FROM (SELECT key, source, id, row_number() OVER"
+                f" (PARTITION BY key) AS n FROM keys WHERE rule = ? AND key IN ({marks}))"
+                " WHERE n <= ?",
+                [rule, *part, limit],
+            ):
+                out.setdefault(str(key), []).append((str(source), str(record_id)))
+        return out
 
     def customers(self, keys: Sequence[Key]) -> dict[Key, str]:
-        db = self._connect()
-        out = {}
-        for key in sorted(set(keys)):
-            row = db.execute(
-                "SELECT customer_id FROM links WHERE source = ? AND id = ?", key
-            ).fetchone()
-            if row is not None:
-                out[key] = str(row[0])
-        return out
+        rows = self._by_key(
+            "SELECT l.source, l.id, l.customer_id FROM (VALUES {keys}) k"
+            " JOIN links l ON l.source = k.column1 AND l.id = k.column2",
+            keys,
+        )
+        return {(str(s), str(i)): str(c) for s, i, c in rows}
 
     def members(self, customers: Sequence[str]) -> dict[Key, str]:
         db = self._connect()
@@ -309,15 +323,15 @@ class MatchIndex:
         return out
 
     def pairs(self, keys: Sequence[Key]) -> pa.Table:
-        db = self._connect()
-        cols = ", ".join(_PAIRS)
-        found: list[tuple[Any, ...]] = []
-        for key in sorted(set(keys)):
-            found += db.execute(
-                f"SELECT {cols} FROM pairs WHERE source_l = ? AND record_id_l = ?"
-                f" UNION ALL SELECT {cols} FROM pairs WHERE source_r = ? AND record_id_r = ?",
-                [*key, *key],
-            ).fetchall()
+        cols = ", ".join(f"p.{c}" for c in _PAIRS)
+        found = self._by_key(
+            f"SELECT {cols} FROM (VALUES {{keys}}) k JOIN pairs p"
+            " ON p.source_l = k.column1 AND p.record_id_l = k.column2"
+            f" UNION ALL SELECT {cols} FROM (VALUES {{keys}}) k JOIN pairs p"
+            " ON p.source_r = k.column1 AND p.record_id_r = k.column2",
+            keys,
+            twice=True,
+        )
         types = [pa.string()] * 4 + [pa.float64(), pa.float64(), pa.string(), pa.bool_()]
         return pa.table(
             {
