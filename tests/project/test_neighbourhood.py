@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -38,7 +39,9 @@ class FakeStore:
         })  # fmt: skip
 
     def key_holders(self, rule: int, keys: Sequence[str], limit: int) -> dict[str, list[Key]]:
-        return {key: sorted(k for k, e in self.emails.items() if e == key)[:limit] for key in keys}
+        values = {key: json.loads(key)[0] for key in keys}
+        return {key: sorted(k for k, e in self.emails.items() if e == v)[:limit]
+                for key, v in values.items()}  # fmt: skip
 
     def customers(self, keys: Sequence[Key]) -> dict[Key, str]:
         return {k: self.customer_of[k] for k in keys if k in self.customer_of}
@@ -133,7 +136,9 @@ def test_sharing_after_counts_over_the_whole_store() -> None:
 
 
 def test_key_of_needs_every_field() -> None:
-    assert key_of(["a", "b"]) == "a\x1fb"
+    assert key_of(["a", "b"]) == '["a", "b"]'
+    # No two keys share a lookup text, whatever their values hold.
+    assert key_of(["a\x1fb", "c"]) != key_of(["a", "b\x1fc"])
     assert key_of(["a", None]) is None
 
 

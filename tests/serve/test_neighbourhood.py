@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from c360.project.run import run_project
 from c360.serve.match_index import MATCH_INDEX_FILE, match_index_of
 from c360.serve.service import Service
 from c360.serve.writes import Writer
+from c360.store import DuckDBStore
+from c360.store.base import Decision
 from tests.serve.test_write_api import _people_rows
 
 # A small cap, so that a few writes sharing an email make its key hot (and the write widen).
@@ -191,5 +194,40 @@ def test_a_write_the_index_cannot_take_still_lands_and_later_writes_go_over_the_
     try:
         assert service.match_index is not None and service.match_index.usable
         assert service.match_index.current(service.store)
+    finally:
+        service.close()
+
+
+def test_a_steward_decision_made_since_the_last_run_is_applied_by_a_write_over_the_store(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "acme"
+    generate_company(root, people=20, seed=3)
+    run_project(root, SilentReporter())
+    con = duckdb.connect(str(root / "c360.duckdb"), read_only=True)
+    (a, b) = con.execute(
+        "SELECT l.source, l.record_id FROM links l JOIN (SELECT customer_id FROM links"
+        " GROUP BY 1 HAVING count(*) >= 2 LIMIT 1) c USING (customer_id) ORDER BY 1, 2 LIMIT 2"
+    ).fetchall()
+    con.close()
+    with DuckDBStore(root / "c360.duckdb") as store:
+        store.add_decision(Decision(a, b, "unlink", datetime(2026, 1, 1), "not the same"))
+    service = Service(root)
+    try:
+        writer = Writer(service)
+        source, record_id, row = _people_rows(root)[-1]
+        writer.upsert(source, {record_id: row | {"email": "x.y@example.net"}})
+        writer.upsert(source, {record_id: row | {"email": "x.z@example.net"}})
+        counts = {s.labels["scope"]: s.value for m in service.metrics.writes.collect()
+                  for s in m.samples if s.name.endswith("_total")}  # fmt: skip
+        assert counts == {"store": 1.0, "neighbourhood": 1.0}
+        # The unlink took effect at the first write, as a run would have applied it.
+        customers = {
+            r["record_id"]: r["customer_id"]
+            for r in service.store.query(
+                "SELECT record_id, customer_id FROM links WHERE record_id IN (?, ?)", [a[1], b[1]]
+            )
+        }
+        assert customers[a[1]] != customers[b[1]]
     finally:
         service.close()

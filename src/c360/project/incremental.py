@@ -19,6 +19,10 @@ sources and mappings, nothing asked for `--full`). It then
    events whose person key moved, and reads again only the event sources that changed;
 5. publishes the changes in one transaction.
 
+A real-time write through `c360 serve` is such a run whose only change is the records written
+(`RunContext.writes`), over the write's neighbourhood rather than the whole store (see
+`write_scope` and `neighbourhood`).
+
 The result is the customers a full run with the same model would give (tested). `c360 run
 --full` recomputes everything; `--retrain` trains a new model and implies it.
 """
@@ -30,22 +34,20 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from c360.engines import create_engine
-from c360.engines.base import BlockingRule, Engine
+from c360.engines.base import Engine
 from c360.model import FieldKind
 from c360.pipeline import JobSpec, prepare_job, score_pairs
 from c360.progress import timed
 from c360.project.events import CACHE_DIR, retie_moved_events
 from c360.project.identity import assign_customer_ids
-from c360.project.neighbourhood import Neighbourhood, Widen, gather
+from c360.project.neighbourhood import Neighbourhood, Widen
 from c360.project.sources import people_spec, source_ids
 from c360.project.state import (
     STATE_VERSION,
     RunContext,
     RunSummary,
-    SourceWrite,
     blocking_of,
     customer_times,
     decisions_print,
@@ -67,7 +69,7 @@ from c360.project.steps import (
     quarantine_table,
     redirects_table,
 )
-from c360.project.write_scope import fresh_records, frozen_tf, seen_after_write, shared_values
+from c360.project.write_scope import shared_values, write_state, written_ids
 from c360.resolve.configure import auto_conflicts, complete_config
 from c360.sources.files import LoadedSource, SourceSpec
 from c360.store import RunRecord
@@ -184,9 +186,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
     if specs:
         known = store.known_records(
             [s.name for s in reread],
-            None
-            if writes is None
-            else {s.name: _written_ids(writes[s.name], s.id) for s in reread},
+            None if writes is None else {s.name: written_ids(writes[s.name], s.id) for s in reread},
         )
         # A source read in part is mapped and planned as the last run did it on every row.
         partial = {name: stored_plans[name] for name in [*ids_now, *(writes or {})]
@@ -234,8 +234,8 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
                 previous = store.match_records()
                 frozen = store.table("term_frequencies") if loaded else None
             else:
-                previous, frozen, hood = _write_state(ctx, engine, loaded, rules, tf_fields,
-                                                      jc.blocking.max_block_size, threshold)  # fmt: skip
+                previous, frozen, hood = write_state(ctx, engine, loaded, rules, tf_fields,
+                                                     jc.blocking.max_block_size, threshold)  # fmt: skip
             assert previous is not None
             # Stored records keep their term frequencies; the fresh ones look theirs up.
             if loaded:
@@ -443,50 +443,6 @@ def _nothing_changed(ctx: RunContext, started: datetime) -> RunSummary:
         model_reused=True,
         unchanged=[s.name for s in [*ctx.config.people, *ctx.config.events]],
     )
-
-
-def _written_ids(write: SourceWrite, id_column: str) -> list[str]:
-    ids = write.rows.column(id_column).to_pylist() if id_column in write.rows.column_names else []
-    return [*write.deleted, *(str(i) for i in ids if i is not None)]
-
-
-def _write_state(
-    ctx: RunContext,
-    engine: Engine,
-    loaded: list[LoadedSource],
-    rules: list[BlockingRule],
-    tf_fields: list[str],
-    max_block_size: int,
-    threshold: float,
-) -> tuple[pa.Table, pa.Table, Neighbourhood | None]:
-    """For a write: the stored records to work with (its neighbourhood, or every one), the
-    term frequencies of what it wrote, and the neighbourhood; the written sources' rows."""
-    assert ctx.writes is not None
-    store = ctx.store
-    fields = sorted({f for r in rules for f in r.fields} | set(tf_fields))
-    fresh, fresh_keys = fresh_records(engine, loaded, fields)
-    gone = [(name, i) for name, w in ctx.writes.items() for i in w.deleted]
-    hood = None
-    if ctx.neighbourhood is not None:
-        hood = gather(ctx.neighbourhood, rules, max_block_size, threshold, fresh,
-                      [*fresh_keys, *gone], sorted(ctx.writes))  # fmt: skip
-        previous = hood.records
-    else:
-        stored = store.match_records()
-        assert stored is not None
-        previous = stored
-    for s in loaded:
-        name = s.spec.name
-        write = ctx.writes[name]
-        if hood is not None:
-            last_row = hood.max_row[name]
-        else:
-            mine = pc.filter(previous.column("_row"), pc.equal(previous.column("source"), name))
-            last_row = -1 if len(mine) == 0 else int(pc.max(mine).as_py())
-        ids, rows = seen_after_write(previous, name, write,
-                                     [i for n, i in fresh_keys if n == name], last_row)  # fmt: skip
-        engine.set_seen(s.table, ids, rows)
-    return previous, frozen_tf(store, fresh, tf_fields), hood
 
 
 def _concat_keys(a: pa.Table, b: pa.Table) -> pa.Table:

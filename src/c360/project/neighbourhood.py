@@ -25,6 +25,7 @@ becomes shared or stops being shared), pairs or golden records change beyond the
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,7 +37,6 @@ import pyarrow.compute as pc
 from c360.engines.base import BlockingRule
 
 __all__ = [
-    "KEY_SEPARATOR",
     "Key",
     "Neighbourhood",
     "NeighbourhoodSource",
@@ -45,10 +45,6 @@ __all__ = [
     "key_of",
     "sharing_after",
 ]
-
-# Joins the values of a blocking key's fields into one lookup text (no standardised value
-# holds this control character).
-KEY_SEPARATOR = "\x1f"
 
 Key = tuple[str, str]  # (source, record id)
 
@@ -106,13 +102,14 @@ class Neighbourhood:
 
 
 def key_of(values: Iterable[object]) -> str | None:
-    """A blocking key's lookup text; None when a field is null (the key selects nothing)."""
+    """A blocking key's lookup text (its fields' values as a JSON list, so that no two keys
+    share one); None when a field is null (the key selects nothing)."""
     parts = []
     for v in values:
         if v is None:
             return None
         parts.append(str(v))
-    return KEY_SEPARATOR.join(parts)
+    return json.dumps(parts, ensure_ascii=False)
 
 
 def _keys_of(table: pa.Table, rule: BlockingRule) -> list[tuple[str, tuple[object, ...]]]:
@@ -174,7 +171,7 @@ def gather(
             after = before - old_keys[key] + new_keys[key]
             if (before > max_block_size) != (after > max_block_size):
                 raise Widen(
-                    f"blocking key {' & '.join(rule.fields)} = {key.replace(KEY_SEPARATOR, ' & ')}"
+                    f"blocking key {' & '.join(rule.fields)} = {' & '.join(json.loads(key))}"
                     f" goes from {before} to {after} records, across max_block_size"
                     f" ({max_block_size})"
                 )

@@ -13,13 +13,27 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from c360.engines.base import Engine, GoldenField
-from c360.project.neighbourhood import Key, Neighbourhood, NeighbourhoodSource, sharing_after
-from c360.project.state import SourceWrite
+from c360.engines.base import BlockingRule, Engine, GoldenField
+from c360.project.neighbourhood import (
+    Key,
+    Neighbourhood,
+    NeighbourhoodSource,
+    Widen,
+    gather,
+    sharing_after,
+)
+from c360.project.state import RunContext, SourceWrite, decisions_print
 from c360.sources.files import LoadedSource
 from c360.store import Store
 
-__all__ = ["fresh_records", "frozen_tf", "seen_after_write", "shared_values"]
+__all__ = [
+    "fresh_records",
+    "frozen_tf",
+    "seen_after_write",
+    "shared_values",
+    "write_state",
+    "written_ids",
+]
 
 
 def fresh_records(
@@ -99,3 +113,52 @@ def shared_values(
         after = engine.value_holders(g.field)
         tables.append(sharing_after(source, g.field, before, after, max_sharing))
     return pa.concat_tables(tables)
+
+
+def written_ids(write: SourceWrite, id_column: str) -> list[str]:
+    """The ids a write names: deleted, and upserted (under the source's id column)."""
+    ids = write.rows.column(id_column).to_pylist() if id_column in write.rows.column_names else []
+    return [*write.deleted, *(str(i) for i in ids if i is not None)]
+
+
+def write_state(
+    ctx: RunContext,
+    engine: Engine,
+    loaded: list[LoadedSource],
+    rules: list[BlockingRule],
+    tf_fields: list[str],
+    max_block_size: int,
+    threshold: float,
+) -> tuple[pa.Table, pa.Table, Neighbourhood | None]:
+    """For a write, after its records are standardised: the stored records to work with (its
+    neighbourhood, or every one), the term frequencies of the values it wrote, and the
+    neighbourhood; each written source's rows are numbered (`set_seen`)."""
+    assert ctx.writes is not None and ctx.last is not None
+    store = ctx.store
+    fields = sorted({f for r in rules for f in r.fields} | set(tf_fields))
+    fresh, fresh_keys = fresh_records(engine, loaded, fields)
+    gone = [(name, i) for name, w in ctx.writes.items() for i in w.deleted]
+    hood = None
+    if ctx.neighbourhood is not None:
+        if decisions_print(store) != ctx.last.metrics.get("decisions"):
+            # They take effect wherever their records are: only a run over the store applies them.
+            raise Widen("steward decisions were made since the last run")
+        hood = gather(ctx.neighbourhood, rules, max_block_size, threshold, fresh,
+                      [*fresh_keys, *gone], sorted(ctx.writes))  # fmt: skip
+        previous = hood.records
+    else:
+        stored = store.match_records()
+        assert stored is not None
+        previous = stored
+    for s in loaded:
+        name = s.spec.name
+        write = ctx.writes[name]
+        if hood is not None:
+            last_row = hood.max_row[name]
+        else:
+            mine = pc.filter(previous.column("_row"), pc.equal(previous.column("source"), name))
+            last_row = -1 if len(mine) == 0 else int(pc.max(mine).as_py())
+        ids, rows = seen_after_write(previous, name, write,
+                                     [i for n, i in fresh_keys if n == name], last_row)  # fmt: skip
+        engine.set_seen(s.table, ids, rows)
+    return previous, frozen_tf(store, fresh, tf_fields), hood

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 __all__ = ["MATCH_INDEX_FILE", "MatchIndex", "match_index_of"]
 
 MATCH_INDEX_FILE = ".c360-match.sqlite"
-_FORMAT = 1  # bump when the tables change shape
+_FORMAT = 2  # bump when the tables or the key encoding change
 _BATCH = 50_000
 _PAIRS = ("source_l", "record_id_l", "source_r", "record_id_r", "match_weight",
           "match_probability", "rule", "conflict")  # fmt: skip
@@ -98,7 +98,11 @@ class MatchIndex:
         partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         partial.unlink(missing_ok=True)
         db = sqlite3.connect(partial)
-        total = int(store.query("SELECT count(*) AS n FROM match_records")[0]["n"])
+        counts = store.query(
+            "SELECT (SELECT count(*) FROM match_records) AS records,"
+            " (SELECT count(*) FROM links) AS links, (SELECT count(*) FROM pairs) AS pairs"
+        )[0]
+        records, total = int(counts["records"]), sum(int(n) for n in counts.values())
         try:
             db.execute("PRAGMA journal_mode = OFF")
             db.execute("PRAGMA synchronous = OFF")
@@ -118,9 +122,15 @@ class MatchIndex:
                     progress(done, total)
             for batch in store.stream("SELECT source, record_id, customer_id FROM links", _BATCH):
                 db.executemany("INSERT INTO links VALUES (?, ?, ?)", _rows(batch))
+                done += batch.num_rows
+                if progress is not None:
+                    progress(done, total)
             for batch in store.stream(f"SELECT {', '.join(_PAIRS)} FROM pairs", _BATCH):
                 db.executemany(f"INSERT INTO pairs VALUES ({', '.join('?' * len(_PAIRS))})",
                                _rows(batch))  # fmt: skip
+                done += batch.num_rows
+                if progress is not None:
+                    progress(done, total)
             db.execute("CREATE UNIQUE INDEX records_key ON records (source, _id)")
             db.execute("CREATE INDEX records_row ON records (source, _row)")
             db.execute("CREATE INDEX keys_key ON keys (rule, key)")
@@ -133,14 +143,18 @@ class MatchIndex:
             db.execute("CREATE INDEX pairs_r ON pairs (source_r, record_id_r)")
             run = store.last_run()
             meta = {"settings": self._settings(), "run": run.run_id if run else None,
-                    "records": str(total), "schema": schema.serialize().to_pybytes().hex()}  # fmt: skip
+                    "records": str(records), "schema": schema.serialize().to_pybytes().hex()}  # fmt: skip
             db.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
             db.commit()
             db.execute("PRAGMA journal_mode = WAL")
-        finally:
+        except BaseException:
             db.close()
+            partial.unlink(missing_ok=True)
+            raise
+        db.close()
         partial.replace(self.path)
-        return total
+        self.usable = True
+        return records
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
