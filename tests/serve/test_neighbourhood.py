@@ -53,6 +53,16 @@ def _project(root: Path) -> Path:
     return root
 
 
+def _scopes(service: Service) -> dict[str, float]:
+    """How many writes the service resolved in each scope (neighbourhood, store)."""
+    return {
+        s.labels["scope"]: s.value
+        for m in service.metrics.writes.collect()
+        for s in m.samples
+        if s.name.endswith("_total")
+    }
+
+
 def _apply(root: Path, scoped: bool) -> dict[str, float]:
     service = Service(root)
     try:
@@ -65,12 +75,7 @@ def _apply(root: Path, scoped: bool) -> dict[str, float]:
                 writer.upsert(source, {record_id: row})
             else:
                 writer.delete(source, record_id)
-        return {
-            s.labels["scope"]: s.value
-            for m in service.metrics.writes.collect()
-            for s in m.samples
-            if s.name.endswith("_total")
-        }
+        return _scopes(service)
     finally:
         service.close()
 
@@ -184,8 +189,7 @@ def test_a_write_the_index_cannot_take_still_lands_and_later_writes_go_over_the_
         assert first.records[0][2] is not None and not index.usable
         second = writer.upsert(source, {"later": {"email": "new.one@example.net"}})
         assert second.records[0][2] == first.records[0][2]  # linked by the email, over the store
-        counts = {s.labels["scope"]: s.value for m in service.metrics.writes.collect()
-                  for s in m.samples if s.name.endswith("_total")}  # fmt: skip
+        counts = _scopes(service)
         assert counts == {"neighbourhood": 1.0, "store": 1.0}
     finally:
         service.close()
@@ -218,8 +222,7 @@ def test_a_steward_decision_made_since_the_last_run_is_applied_by_a_write_over_t
         source, record_id, row = _people_rows(root)[-1]
         writer.upsert(source, {record_id: row | {"email": "x.y@example.net"}})
         writer.upsert(source, {record_id: row | {"email": "x.z@example.net"}})
-        counts = {s.labels["scope"]: s.value for m in service.metrics.writes.collect()
-                  for s in m.samples if s.name.endswith("_total")}  # fmt: skip
+        counts = _scopes(service)
         assert counts == {"store": 1.0, "neighbourhood": 1.0}
         # The unlink took effect at the first write, as a run would have applied it.
         customers = {

@@ -44,6 +44,7 @@ import pyarrow as pa
 from c360.errors import StoreError
 from c360.store import changes
 from c360.store.base import Decision, RunRecord
+from c360.store.points import INDEXES, MATCH_RECORDS, point_query, pointed
 from c360.store.writes import customers_touched, replace_rows
 
 __all__ = ["SCHEMA", "Decision", "DuckDBStore", "RunRecord"]
@@ -78,9 +79,6 @@ SCHEMA_COLUMNS = {
     for name, columns in SCHEMA.items()
 }
 
-# Written whole by a full run; its columns are the project's fields, so it is not in SCHEMA.
-MATCH_RECORDS = "match_records"
-
 # Replaced by each publish (the others only grow), each with the key that names a row: a publish
 # writes only the rows whose content changed, so a rerun on mostly unchanged data writes little.
 _REPLACED = {
@@ -93,30 +91,6 @@ _REPLACED = {
     "events": ("source", "event_id"),
     "term_frequencies": ("field", "value"),
 }
-# What `ensure_indexes` indexes: the lookups of the 360 view, search, the change feed and the
-# real-time path.
-_INDEXES = (
-    ("customers", ("customer_id",)),
-    ("golden", ("customer_id",)),
-    ("contact_points", ("customer_id",)),
-    ("contact_points", ("value",)),
-    ("links", ("customer_id",)),
-    ("links", ("record_id",)),
-    ("records", ("record_id",)),
-    ("events", ("customer_id",)),
-    ("redirects", ("old_id",)),
-    ("changes", ("seq",)),
-    ("pairs", ("record_id_l",)),
-    ("pairs", ("record_id_r",)),
-    ("events", ("event_id",)),
-    ("events", ("tie_value",)),
-    ("term_frequencies", ("value",)),
-    (MATCH_RECORDS, ("_id",)),
-)
-# A change or lookup naming at most this many keys is made one indexed point statement per key:
-# DuckDB answers one in about a millisecond at millions of rows, where a join with the keys
-# scans the table.
-POINT_KEYS = 64
 
 
 class DuckDBStore:
@@ -162,7 +136,7 @@ class DuckDBStore:
     def ensure_indexes(self) -> None:
         """Index the columns a service looks one customer or record up by (point queries stay
         in the milliseconds at millions of rows). Kept in the file; publishes maintain them."""
-        for table, columns in _INDEXES:
+        for table, columns in INDEXES:
             if table == MATCH_RECORDS and not self.has_match_records():
                 continue
             name = f"ix_{table}_{'_'.join(columns)}"
@@ -232,7 +206,7 @@ class DuckDBStore:
         """Rows of `name` whose values in `keys`' columns equal one of its rows."""
         if name not in SCHEMA and name != MATCH_RECORDS:
             raise StoreError(f"unknown table {name!r}", hint=f"tables: {', '.join(SCHEMA)}")
-        if self._pointed(name, keys):
+        if pointed(name, keys):
             return self._matching_points(name, keys, where, columns)
         on = " AND ".join(f"t.{c} = k.{c}" for c in keys.column_names)
         self._con.register("matching_keys", keys)
@@ -243,31 +217,10 @@ class DuckDBStore:
         self._con.unregister("matching_keys")
         return result
 
-    def _point_query(self, name: str, keys: pa.Table, select: str) -> tuple[str, list[list[Any]]]:
-        """A query finding one key's rows through the index of one of its columns (DuckDB uses
-        an index only for a lone equality, so the others are tested on what it found), and
-        each distinct key's parameters."""
-        indexed = next(c for c in keys.column_names if (name, (c,)) in _INDEXES)
-        rest = [c for c in keys.column_names if c != indexed]
-        test = " AND ".join(f"t.{c} = ?" for c in rest) or "true"
-        sql = (
-            f"WITH m AS MATERIALIZED (SELECT rowid AS _rowid, * FROM {name} WHERE {indexed} = ?)"
-            f" SELECT {select} FROM m t WHERE {test}"
-        )
-        order = [keys.column_names.index(c) for c in (indexed, *rest)]
-        rows = sorted(set(zip(*(c.to_pylist() for c in keys.columns), strict=True)), key=repr)
-        return sql, [[r[i] for i in order] for r in rows]
-
-    def _pointed(self, name: str, keys: pa.Table) -> bool:
-        """Whether a few keys are best found one by one (an index covers one of their columns)."""
-        return 0 < keys.num_rows <= POINT_KEYS and any(
-            (name, (c,)) in _INDEXES for c in keys.column_names
-        )
-
     def _matching_points(self, name: str, keys: pa.Table, where: str, columns: str) -> pa.Table:
         """`matching` for a few keys: one indexed point query per distinct key."""
         select = columns.replace("t.*", "t.* EXCLUDE (_rowid)")
-        sql, params = self._point_query(name, keys, select)
+        sql, params = point_query(name, keys, select)
         sql += f" AND ({where})" if where else ""
         parts = [self._con.sql(sql, params=p).to_arrow_table() for p in params]
         return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
@@ -437,8 +390,8 @@ class DuckDBStore:
                     raise StoreError(f"unknown table {name!r}")
                 if keys.num_rows == 0:
                     continue
-                if self._pointed(name, keys):
-                    sql, params = self._point_query(name, keys, "_rowid")
+                if pointed(name, keys):
+                    sql, params = point_query(name, keys, "_rowid")
                     rowids = [r[0] for p in params for r in con.execute(sql, p).fetchall()]
                     if rowids:
                         con.execute(

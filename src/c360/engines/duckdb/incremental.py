@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from c360.engines.base import BlockingRule
-from c360.engines.duckdb import delta
+from c360.engines.duckdb import delta, sharing
 from c360.engines.duckdb.results import first_row
 
 __all__ = ["IncrementalMethods"]
@@ -82,11 +82,11 @@ class IncrementalMethods:
         delta.set_customers(self._con, rids, customer_ids)
 
     def sharing_flips(self, fields: Sequence[str], max_sharing: int) -> pa.Array:
-        return delta.sharing_flips(self._con, fields, max_sharing)
+        return sharing.sharing_flips(self._con, fields, max_sharing)
 
     def value_holders(self, field: str) -> pa.Table:
         """(`value`, `customer_id`) of every record holding a value of `field` now."""
-        return delta.value_holders(self._con, field)
+        return sharing.value_holders(self._con, field)
 
     def retie_events(self, events: pa.Table) -> pa.Table:
         return delta.retie_events(self._con, events)
