@@ -141,6 +141,22 @@ def test_neighbourhood_writes_end_where_whole_store_writes_do(
         assert a[part] == b[part], part
 
 
+def test_writes_keep_no_copy_of_the_model(written: tuple[Path, Path, dict[str, float]]) -> None:
+    scoped, _, _ = written
+    con = duckdb.connect(str(scoped / "c360.duckdb"), read_only=True)
+    try:
+        kept = con.execute(
+            "SELECT kind, model IS NOT NULL FROM runs ORDER BY finished_at"
+        ).fetchall()
+    finally:
+        con.close()
+    assert kept[0] == ("full", True)
+    assert {k for k, _ in kept[1:]} == {"realtime"} and not any(m for _, m in kept[1:])
+    with DuckDBStore(scoped / "c360.duckdb", read_only=True) as store:
+        last = store.last_run()
+    assert last is not None and last.kind == "realtime" and last.model
+
+
 def test_match_index_equals_a_fresh_build_after_writes(
     written: tuple[Path, Path, dict[str, float]], tmp_path: Path
 ) -> None:

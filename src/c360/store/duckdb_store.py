@@ -255,7 +255,12 @@ class DuckDBStore:
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
     def last_run(self) -> RunRecord | None:
-        rows = self.query("SELECT * FROM runs ORDER BY finished_at DESC, run_id DESC LIMIT 1")
+        # A run that used the model of the run before keeps none of its own (`_finish`).
+        rows = self.query(
+            "SELECT * REPLACE (coalesce(model, (SELECT m.model FROM runs m WHERE m.model IS NOT"
+            " NULL ORDER BY m.finished_at DESC, m.run_id DESC LIMIT 1)) AS model)"
+            " FROM runs ORDER BY finished_at DESC, run_id DESC LIMIT 1"
+        )
         if not rows:
             return None
         r = rows[0]
@@ -452,6 +457,12 @@ class DuckDBStore:
             con.register("incoming", data)
             con.execute(f"INSERT INTO {name} SELECT * FROM incoming")
             con.unregister("incoming")
+        # The model is kept once, by the run that trained it: a run that used the one before
+        # (an incremental run, a real-time write — thousands a day) stores none.
+        (kept,) = con.execute(
+            "SELECT (SELECT model FROM runs WHERE model IS NOT NULL"
+            " ORDER BY finished_at DESC, run_id DESC LIMIT 1)"
+        ).fetchall()[0]
         con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
@@ -460,7 +471,7 @@ class DuckDBStore:
                 run.finished_at,
                 run.kind,
                 run.fingerprint,
-                run.model,
+                None if run.model == kept else run.model,
                 json.dumps(dict(run.metrics), default=str),
             ],
         )
