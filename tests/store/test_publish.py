@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from c360.store import DuckDBStore, RunRecord
-from c360.store.duckdb_store import SCHEMA_COLUMNS
+from c360.store.schema import SCHEMA_COLUMNS
 
 Link = tuple[str, str, str, str | None]
 

@@ -31,9 +31,8 @@ Tables (customer ids are `C-<ULID>`; a record is named by `source` + `record_id`
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,58 +41,15 @@ import duckdb
 import pyarrow as pa
 
 from c360.errors import StoreError
-from c360.store import changes
 from c360.store.base import Decision, RunRecord
 from c360.store.points import INDEXES, MATCH_RECORDS, point_query, pointed
-from c360.store.writes import customers_touched, replace_rows
+from c360.store.schema import SCHEMA
+from c360.store.writes import PublishMethods
 
 __all__ = ["SCHEMA", "Decision", "DuckDBStore", "RunRecord"]
 
-SCHEMA = {
-    "records": "source VARCHAR, record_id VARCHAR, content_hash VARCHAR, updated_at VARCHAR,"
-    " raw VARCHAR, std VARCHAR",
-    "links": "source VARCHAR, record_id VARCHAR, customer_id VARCHAR, evidence VARCHAR",
-    "customers": "customer_id VARCHAR, created_at TIMESTAMP, updated_at TIMESTAMP, records INTEGER",
-    "golden": "customer_id VARCHAR, field VARCHAR, value VARCHAR, source VARCHAR,"
-    " record_id VARCHAR, updated_at VARCHAR, rule VARCHAR",
-    "contact_points": "customer_id VARCHAR, kind VARCHAR, value VARCHAR, preferred BOOLEAN,"
-    " sources VARCHAR",
-    "redirects": "old_id VARCHAR, new_id VARCHAR, reason VARCHAR, redirected_at TIMESTAMP,"
-    " run_id VARCHAR",
-    "decisions": "source_l VARCHAR, record_id_l VARCHAR, source_r VARCHAR, record_id_r VARCHAR,"
-    " decision VARCHAR, decided_at TIMESTAMP, note VARCHAR",
-    "pairs": "source_l VARCHAR, record_id_l VARCHAR, source_r VARCHAR, record_id_r VARCHAR,"
-    " match_weight DOUBLE, match_probability DOUBLE, rule VARCHAR, conflict BOOLEAN",
-    "events": "source VARCHAR, event_id VARCHAR, type VARCHAR, department VARCHAR,"
-    " occurred_at VARCHAR, status VARCHAR, amount DOUBLE, attributes VARCHAR,"
-    " customer_id VARCHAR, person VARCHAR, tie_kind VARCHAR, tie_value VARCHAR",
-    "term_frequencies": "field VARCHAR, value VARCHAR, tf DOUBLE",
-    "quarantine": "run_id VARCHAR, source VARCHAR, line BIGINT, row_number BIGINT,"
-    " reason VARCHAR, raw VARCHAR",
-    "runs": "run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, kind VARCHAR,"
-    " fingerprint VARCHAR, model VARCHAR, metrics VARCHAR",
-    "changes": changes.CHANGES_SCHEMA,
-}
-SCHEMA_COLUMNS = {
-    name: [part.strip().split()[0] for part in columns.split(",")]
-    for name, columns in SCHEMA.items()
-}
 
-# Replaced by each publish (the others only grow), each with the key that names a row: a publish
-# writes only the rows whose content changed, so a rerun on mostly unchanged data writes little.
-_REPLACED = {
-    "records": ("source", "record_id"),
-    "links": ("source", "record_id"),
-    "customers": ("customer_id",),
-    "golden": ("customer_id", "field"),
-    "contact_points": ("customer_id", "kind", "value"),
-    "pairs": ("source_l", "record_id_l", "source_r", "record_id_r"),
-    "events": ("source", "event_id"),
-    "term_frequencies": ("field", "value"),
-}
-
-
-class DuckDBStore:
+class DuckDBStore(PublishMethods):
     """The project's store in one DuckDB file; open it per command, close it after."""
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
@@ -322,159 +278,6 @@ class DuckDBStore:
         """The newest change's `seq` (0 before the first publish)."""
         (n,) = self._con.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchall()[0]
         return int(n)
-
-    # --- writing --------------------------------------------------------------------------
-
-    def add_decision(self, decision: Decision) -> None:
-        """Record a steward's decision; a later one about the same pair supersedes it."""
-        (sl, il), (sr, ir) = sorted([decision.left, decision.right])
-        self._con.execute("BEGIN TRANSACTION")
-        self._con.execute(
-            "DELETE FROM decisions WHERE source_l = ? AND record_id_l = ?"
-            " AND source_r = ? AND record_id_r = ?",
-            [sl, il, sr, ir],
-        )
-        self._con.execute(
-            "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [sl, il, sr, ir, decision.decision, decision.at, decision.note],
-        )
-        self._con.execute("COMMIT")
-
-    def publish(
-        self,
-        run: RunRecord,
-        tables: Mapping[str, pa.Table],
-        redirects: pa.Table,
-        quarantine: pa.Table,
-        pause: Any = None,
-    ) -> None:
-        """Replace the published state with a run's, all or nothing (one transaction).
-
-        `pause(point)` is called between steps; tests use it to kill the process mid-publish.
-        """
-        missing = [t for t in (*_REPLACED, MATCH_RECORDS) if t not in tables]
-        if missing:
-            raise StoreError(f"publish needs every replaced table; missing {missing}")
-        con = self._con
-        with self._publishing():
-            changes.before_publish(con, None)
-            for name, key in _REPLACED.items():
-                con.register("incoming", tables[name])
-                replace_rows(con, name, key, SCHEMA_COLUMNS[name])
-                con.unregister("incoming")
-                if pause is not None:
-                    pause(f"publish:{name}")
-            con.register("incoming", tables[MATCH_RECORDS])
-            con.execute(f"CREATE OR REPLACE TABLE {MATCH_RECORDS} AS SELECT * FROM incoming")
-            con.unregister("incoming")
-            self._finish(run, redirects, quarantine)
-            changes.after_publish(con, run.run_id, redirects, None)
-
-    def publish_changes(
-        self,
-        run: RunRecord,
-        deletes: Sequence[tuple[str, pa.Table]],
-        inserts: Mapping[str, pa.Table],
-        redirects: pa.Table,
-        quarantine: pa.Table,
-        pause: Any = None,
-        checkpoint: bool = True,
-    ) -> None:
-        """Apply an incremental run's changes, all or nothing (one transaction); a small one
-        (a real-time write) leaves the checkpoint to DuckDB (`checkpoint=False`).
-
-        `deletes` are (table, keys): rows whose values in the keys' columns equal a key row
-        go; then `inserts` are appended. `match_records` may be in both.
-        """
-        con = self._con
-        scope = customers_touched(deletes, inserts)
-        with self._publishing(checkpoint):
-            changes.before_publish(con, scope)
-            for name, keys in deletes:
-                if name not in SCHEMA and name != MATCH_RECORDS:
-                    raise StoreError(f"unknown table {name!r}")
-                if keys.num_rows == 0:
-                    continue
-                if pointed(name, keys):
-                    sql, params = point_query(name, keys, "_rowid")
-                    rowids = [r[0] for p in params for r in con.execute(sql, p).fetchall()]
-                    if rowids:
-                        con.execute(
-                            f"DELETE FROM {name} WHERE rowid IN ({', '.join(map(str, rowids))})"
-                        )
-                    continue
-                con.register("deleted_keys", keys)
-                on = " AND ".join(f"{name}.{c} = d.{c}" for c in keys.column_names)
-                con.execute(f"DELETE FROM {name} USING deleted_keys d WHERE {on}")
-                con.unregister("deleted_keys")
-            for name, rows in inserts.items():
-                if rows.num_rows == 0:
-                    continue
-                con.register("incoming", rows)
-                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
-                con.unregister("incoming")
-                if pause is not None:
-                    pause(f"publish:{name}")
-            self._finish(run, redirects, quarantine)
-            changes.after_publish(con, run.run_id, redirects, scope)
-
-    def add_events(self, events: pa.Table, quarantine: pa.Table) -> None:
-        """Store events posted outside a run (replacing any with the same source and id) and
-        the rows refused, in one transaction."""
-        con = self._con
-        with self._publishing(checkpoint=False):
-            if events.num_rows:
-                con.register("incoming", events)
-                con.execute(
-                    "DELETE FROM events USING incoming i"
-                    " WHERE events.source = i.source AND events.event_id = i.event_id"
-                )
-                con.execute("INSERT INTO events BY NAME SELECT * FROM incoming")
-                con.unregister("incoming")
-            if quarantine.num_rows:
-                con.register("incoming", quarantine)
-                con.execute("INSERT INTO quarantine SELECT * FROM incoming")
-                con.unregister("incoming")
-
-    @contextlib.contextmanager
-    def _publishing(self, checkpoint: bool = True) -> Iterator[None]:
-        """One transaction: committed whole, or rolled back whole; then checkpointed (a small
-        write leaves that to DuckDB, which checkpoints once its log has grown)."""
-        self._con.execute("BEGIN TRANSACTION")
-        try:
-            yield
-            self._con.execute("COMMIT")
-        except BaseException:
-            self._con.execute("ROLLBACK")
-            raise
-        if checkpoint:
-            self._con.execute("CHECKPOINT")
-
-    def _finish(self, run: RunRecord, redirects: pa.Table, quarantine: pa.Table) -> None:
-        """The append-only part of a publish: redirects, quarantine and the run itself."""
-        con = self._con
-        for name, data in (("redirects", redirects), ("quarantine", quarantine)):
-            con.register("incoming", data)
-            con.execute(f"INSERT INTO {name} SELECT * FROM incoming")
-            con.unregister("incoming")
-        # The model is kept once, by the run that trained it: a run that used the one before
-        # (an incremental run, a real-time write — thousands a day) stores none.
-        (kept,) = con.execute(
-            "SELECT (SELECT model FROM runs WHERE model IS NOT NULL"
-            " ORDER BY finished_at DESC, run_id DESC LIMIT 1)"
-        ).fetchall()[0]
-        con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                run.run_id,
-                run.started_at,
-                run.finished_at,
-                run.kind,
-                run.fingerprint,
-                None if run.model == kept else run.model,
-                json.dumps(dict(run.metrics), default=str),
-            ],
-        )
 
 
 def now() -> datetime:
