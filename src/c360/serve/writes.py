@@ -12,8 +12,8 @@ are rendered again.
 The run is given the write's neighbourhood, not the whole store (`c360.project.neighbourhood`,
 looked up in the service's `MatchIndex`): the holders of the written records' blocking keys,
 their customers' records and what stored pairs link to them. So a write's cost does not grow with
-the project: about half a second to a second on a million records, most of it the fixed cost of
-an in-memory DuckDB run of some fifty statements. A write that moves a blocking key or a shared
+the project: about a second on a million records, the fixed cost of some 135 DuckDB statements
+(the in-memory run, the publish and the views' refresh). A write that moves a blocking key or a shared
 contact value across its limit runs over the whole store instead (seconds; rare, and counted
 in `/metrics` as `c360_writes_total{scope="store"}`).
 """
