@@ -17,7 +17,6 @@ from c360.progress import SilentReporter
 from c360.project.run import run_project
 from c360.serve.match_index import MATCH_INDEX_FILE, match_index_of
 from c360.serve.service import Service
-from c360.serve.writes import Writer
 from c360.store import DuckDBStore
 from c360.store.base import Decision
 from tests.serve.test_write_api import _people_rows
@@ -53,29 +52,39 @@ def _project(root: Path) -> Path:
     return root
 
 
-def _scopes(service: Service) -> dict[str, float]:
-    """How many writes the service resolved in each scope (neighbourhood, store)."""
+def _counted(service: Service, counter: str, label: str) -> dict[str, float]:
+    """A labelled counter's values, once every answered write is published."""
+    service.writer.drain()
     return {
-        s.labels["scope"]: s.value
-        for m in service.metrics.writes.collect()
+        s.labels[label]: s.value
+        for m in getattr(service.metrics, counter).collect()
         for s in m.samples
         if s.name.endswith("_total")
     }
 
 
+def _scopes(service: Service) -> dict[str, float]:
+    """How many runs published writes in each scope (neighbourhood, store)."""
+    return _counted(service, "writes", "scope")
+
+
 def _apply(root: Path, scoped: bool) -> dict[str, float]:
+    """Every write of `_writes`; how many were answered by each path, and how many records'
+    customers the publish revised."""
     service = Service(root)
     try:
         if not scoped:
             service.match_index = None
-        writer = Writer(service)
+        writer = service.writer
         for kind, source, record_id, row in _writes(root):
             if kind == "put":
                 assert row is not None
                 writer.upsert(source, {record_id: row})
             else:
                 writer.delete(source, record_id)
-        return _scopes(service)
+        counts = _counted(service, "answers", "path")
+        counts["revised"] = service.metrics.revised._value.get()
+        return counts
     finally:
         service.close()
 
@@ -132,9 +141,10 @@ def test_neighbourhood_writes_end_where_whole_store_writes_do(
     written: tuple[Path, Path, dict[str, float]],
 ) -> None:
     scoped, whole, counts = written
-    # Most writes stay in their neighbourhood; the email that crosses the cap widens one.
-    assert counts.get("neighbourhood", 0) >= 12
-    assert counts.get("store", 0) >= 1
+    # Most writes are resolved in memory and answered before they are published; the email
+    # that crosses the cap is published first, over the whole store.
+    assert counts.get("resolved", 0) >= 12 and counts.get("published", 0) >= 1
+    assert counts["revised"] == 0  # every answer was what the run published
     a, b = _state(scoped), _state(whole)
     for part in ("partition", "records", "pairs", "golden", "points", "events", "kept_ids",
                  "n_records"):  # fmt: skip
@@ -199,9 +209,10 @@ def test_a_write_the_index_cannot_take_still_lands_and_later_writes_go_over_the_
             raise sqlite3.OperationalError("disk I/O error")
 
         index._apply = broken  # type: ignore[method-assign]
-        writer = Writer(service)
+        writer = service.writer
         source, record_id, row = _people_rows(root)[0]
         first = writer.upsert(source, {record_id: row | {"email": "new.one@example.net"}})
+        writer.drain()
         assert first.records[0][2] is not None and not index.usable
         second = writer.upsert(source, {"later": {"email": "new.one@example.net"}})
         assert second.records[0][2] == first.records[0][2]  # linked by the email, over the store
@@ -234,7 +245,7 @@ def test_a_steward_decision_made_since_the_last_run_is_applied_by_a_write_over_t
         store.add_decision(Decision(a, b, "unlink", datetime(2026, 1, 1), "not the same"))
     service = Service(root)
     try:
-        writer = Writer(service)
+        writer = service.writer
         source, record_id, row = _people_rows(root)[-1]
         writer.upsert(source, {record_id: row | {"email": "x.y@example.net"}})
         writer.upsert(source, {record_id: row | {"email": "x.z@example.net"}})

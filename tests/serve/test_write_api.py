@@ -27,6 +27,7 @@ def _put(s: Served, source: str, record_id: str, fields: dict[str, Any], role: s
 
 
 def _customer(s: Served, source: str, record_id: str) -> str:
+    s.app.state.service.writer.drain()  # answered writes are published a moment later
     return str(s.app.state.service.reader().query(
         "SELECT customer_id FROM links WHERE source = ? AND record_id = ?", [source, record_id]
     )[0]["customer_id"])  # fmt: skip
@@ -157,6 +158,7 @@ def test_records_fed_one_by_one_end_as_the_batch_run(tmp_path: Path) -> None:
         for source, record_id, row in fed:
             r = _put(s, source, record_id, row)
             assert r.status_code == 200, r.text
+        s.app.state.service.writer.drain()
         got = s.app.state.service.reader().query(LINKS)
         assert len(got) == len(fed)
         assert (

@@ -54,12 +54,15 @@ def assign_customer_ids(
     previous: Mapping[K, str],
     issued: Mapping[str, object],
     new_id: Callable[[], str] = new_customer_id,
+    reserved: Mapping[K, str] | None = None,
 ) -> IdAssignment:
     """Give every cluster label a customer ID.
 
     `clusters` maps each current record to its cluster label; `previous` maps each record of
     the last published state to its customer ID; `issued` orders previous IDs by age (anything
-    comparable: the time the ID was issued).
+    comparable: the time the ID was issued; asked only when two or more IDs claim one cluster).
+    `reserved` names IDs already promised to records (a real-time write answers before it is
+    published): a new cluster holding such a record takes its ID (the smallest, if several).
     """
     spread: dict[str, Counter[int]] = defaultdict(Counter)
     for record, customer in previous.items():
@@ -79,14 +82,19 @@ def assign_customer_ids(
     customer_of: dict[int, str] = {}
     redirects: list[Redirect] = []
     for label, claimants in claims.items():
-        owner, *merged = sorted(claimants, key=age)
+        owner, *merged = sorted(claimants, key=age) if len(claimants) > 1 else claimants
         customer_of[label] = owner
         redirects += [Redirect(c, owner, "merge") for c in merged]
 
+    promised: dict[int, str] = {}
+    for record, customer in (reserved or {}).items():
+        if record in clusters and clusters[record] not in customer_of:
+            at = clusters[record]
+            promised[at] = min(customer, promised.get(at, customer))
     new_ids = []
     for label in sorted(set(clusters.values())):
         if label not in customer_of:
-            customer_of[label] = new_id()
+            customer_of[label] = promised.get(label) or new_id()
             new_ids.append(customer_of[label])
 
     for customer, counts in sorted(spread.items()):

@@ -283,8 +283,9 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
         old_ids = set(previous_links.values())
         issued, last_changed = customer_times(store.matching("customers", _ids_table(old_ids)))
         assignment = assign_customer_ids(
-            dict(zip(keys, labels.tolist(), strict=True)), previous_links, issued
-        )
+            dict(zip(keys, labels.tolist(), strict=True)), previous_links, issued,
+            reserved=ctx.reserved,
+        )  # fmt: skip
         customer_ids = [assignment.customer_of[label] for label in labels.tolist()]
         engine.set_customers_delta(affected, customer_ids)
 

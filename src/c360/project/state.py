@@ -73,6 +73,9 @@ class RunContext:
     on_publish: (
         Callable[[str, Sequence[tuple[str, pa.Table]], Mapping[str, pa.Table]], None] | None
     ) = None
+    # With a write answered before it was published: the customer IDs its answer promised to
+    # new customers, by record (`assign_customer_ids(reserved=…)`).
+    reserved: Mapping[tuple[str, str], str] | None = None
 
     def __post_init__(self) -> None:
         if self.writes is not None and self.last is not None:

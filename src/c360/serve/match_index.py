@@ -11,7 +11,8 @@ copy of what those lookups need (`.c360-match.sqlite`):
 - `holders`  each record's values of the fields a golden record takes only when not widely
              shared (which customers hold a value);
 - `links`    record → customer;
-- `pairs`    the stored scored pairs, by either record.
+- `pairs`    the stored scored pairs, by either record;
+- `customers` when each customer ID was issued (the older of two merged IDs is kept).
 
 It is derived data, like the read model: it records the run it reflects, is rebuilt when the
 store has moved on without it, and each write applies to it the rows it published.
@@ -44,10 +45,11 @@ log = logging.getLogger(__name__)
 __all__ = ["MATCH_INDEX_FILE", "MatchIndex", "match_index_of"]
 
 MATCH_INDEX_FILE = ".c360-match.sqlite"
-_FORMAT = 2  # bump when the tables or the key encoding change
+_FORMAT = 3  # bump when the tables or the key encoding change
 _BATCH = 50_000
 _PAIRS = ("source_l", "record_id_l", "source_r", "record_id_r", "match_weight",
           "match_probability", "rule", "conflict")  # fmt: skip
+ISSUED_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 _MAX_VARIABLES = 400  # keys per IN list (two variables each, twice at most)
 
 
@@ -100,7 +102,8 @@ class MatchIndex:
         db = sqlite3.connect(partial)
         counts = store.query(
             "SELECT (SELECT count(*) FROM match_records) AS records,"
-            " (SELECT count(*) FROM links) AS links, (SELECT count(*) FROM pairs) AS pairs"
+            " (SELECT count(*) FROM links) AS links, (SELECT count(*) FROM pairs) AS pairs,"
+            " (SELECT count(*) FROM customers) AS customers"
         )[0]
         records, total = int(counts["records"]), sum(int(n) for n in counts.values())
         try:
@@ -114,6 +117,7 @@ class MatchIndex:
             db.execute("CREATE TABLE holders (field TEXT, value TEXT, source TEXT, id TEXT)")
             db.execute("CREATE TABLE links (source TEXT, id TEXT, customer_id TEXT)")
             db.execute(f"CREATE TABLE pairs ({', '.join(_PAIRS)})")
+            db.execute("CREATE TABLE customers (customer_id TEXT PRIMARY KEY, created_at TEXT)")
             done = 0
             for batch in store.stream("SELECT * FROM match_records", _BATCH):
                 self._insert_records(db, pa.Table.from_batches([batch]))
@@ -128,6 +132,11 @@ class MatchIndex:
             for batch in store.stream(f"SELECT {', '.join(_PAIRS)} FROM pairs", _BATCH):
                 db.executemany(f"INSERT INTO pairs VALUES ({', '.join('?' * len(_PAIRS))})",
                                _rows(batch))  # fmt: skip
+                done += batch.num_rows
+                if progress is not None:
+                    progress(done, total)
+            for batch in store.stream("SELECT customer_id, created_at FROM customers", _BATCH):
+                db.executemany("INSERT INTO customers VALUES (?, ?)", _issued(batch))
                 done += batch.num_rows
                 if progress is not None:
                     progress(done, total)
@@ -242,6 +251,9 @@ class MatchIndex:
                     pairs = inserts["pairs"].select(list(_PAIRS))
                     db.executemany(f"INSERT INTO pairs VALUES ({', '.join('?' * len(_PAIRS))})",
                                    _rows(pairs))  # fmt: skip
+                if "customers" in inserts:
+                    db.executemany("INSERT OR REPLACE INTO customers VALUES (?, ?)",
+                                   _issued(inserts["customers"]))  # fmt: skip
                 count = int(self._meta(db, "records") or 0) + added - removed
                 db.execute("UPDATE meta SET value = ? WHERE key = 'records'", [str(count)])
                 db.execute("UPDATE meta SET value = ? WHERE key = 'run'", [run_id])
@@ -263,6 +275,8 @@ class MatchIndex:
             return removed
         if name == "links":
             db.executemany("DELETE FROM links WHERE source = ? AND id = ?", rows)
+        elif name == "customers":
+            db.executemany("DELETE FROM customers WHERE customer_id = ?", rows)
         elif name == "pairs":
             side = "l" if keys.column_names[0] == "source_l" else "r"
             db.executemany(
@@ -371,6 +385,19 @@ class MatchIndex:
                 out[str(v)] = int(n)
         return out
 
+    def issued(self, customers: Sequence[str]) -> dict[str, str]:
+        """When each of these customer IDs was issued (sortable text)."""
+        db = self._connect()
+        out = {}
+        for part in _chunks(sorted(set(customers))):
+            marks = ", ".join("?" * len(part))
+            for c, at in db.execute(
+                f"SELECT customer_id, created_at FROM customers WHERE customer_id IN ({marks})",
+                part,
+            ):
+                out[str(c)] = str(at)
+        return out
+
     def record_count(self) -> int:
         return int(self._meta(self._connect(), "records") or 0)
 
@@ -386,6 +413,13 @@ class MatchIndex:
 def _rows(table: pa.Table | pa.RecordBatch) -> list[tuple[Any, ...]]:
     columns = [c.to_pylist() for c in table.columns]
     return list(zip(*columns, strict=True)) if columns else []
+
+
+def _issued(table: pa.Table | pa.RecordBatch) -> list[tuple[str, str]]:
+    """(customer id, issue time as sortable text) of a `customers` table."""
+    ids = table.column("customer_id").to_pylist()
+    times = table.column("created_at").to_pylist()
+    return [(str(c), at.strftime(ISSUED_FORMAT)) for c, at in zip(ids, times, strict=True)]
 
 
 def match_index_of(root: Path, config: ProjectConfig, store: DuckDBStore) -> MatchIndex | None:

@@ -47,7 +47,15 @@ def _not_found(error: StoreError) -> HTTPException:
     return HTTPException(410 if isinstance(error, CustomerRetired) else 404, user_detail(error))
 
 
+def _settled(service: Service, customer_id: str) -> None:
+    """A customer whose write was answered but is not published yet is read once it is."""
+    pending = service.writer.pending
+    if customer_id in pending.customers:
+        pending.wait_for(customer_id)
+
+
 def _current(service: Service, asked: str) -> tuple[str, list[str], list[dict[str, Any]]]:
+    _settled(service, asked)
     try:
         return current_customer(service.reader(), asked)
     except StoreError as e:
@@ -58,6 +66,8 @@ def _current(service: Service, asked: str) -> tuple[str, list[str], list[dict[st
             summary="The 360 view of a customer, by any ID ever issued")  # fmt: skip
 async def get_customer(customer_id: str, request: Request, _: Reader) -> Any:
     service = service_of(request)
+    if customer_id in service.writer.pending.customers:
+        await run_in_threadpool(_settled, service, customer_id)
     # A current ID: its view, rendered when the service started (a lookup of microseconds,
     # answered on the event loop). Any other ID is resolved in the store, off the loop.
     ready = service.views.get(customer_id)

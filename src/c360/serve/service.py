@@ -54,8 +54,18 @@ class Metrics:
         self.customers = Gauge("c360_customers", "Current customers.", registry=r)
         self.last_change = Gauge("c360_last_change_seq", "Newest change-feed entry.", registry=r)
         self.writes = Counter(
-            "c360_writes", "Record writes resolved, by scope: over the write's neighbourhood,"
-            " or over the whole store (a key or value crossed its limit).", ["scope"], registry=r,
+            "c360_writes", "Runs that published writes, by scope: over the writes'"
+            " neighbourhood, or over the whole store (a key or value crossed its limit).",
+            ["scope"], registry=r,
+        )  # fmt: skip
+        self.answers = Counter(
+            "c360_write_answers", "Writes answered, by path: resolved in memory and published"
+            " after the answer, unchanged (nothing to publish), or published before the answer.",
+            ["path"], registry=r,
+        )  # fmt: skip
+        self.revised = Counter(
+            "c360_write_answers_revised", "Written records published under another customer"
+            " than their answer said.", registry=r,
         )  # fmt: skip
 
 
@@ -96,11 +106,15 @@ class Service:
                 self.match_index.build(
                     self.store, _labelled(progress, "Indexing records for real-time matching")
                 )
+            self.writer.start()
         except BaseException:
             self._stack.close()  # the lock and the store are let go of a service that failed
             raise
 
     def close(self) -> None:
+        writer: Writer | None = getattr(self, "writer", None)
+        if writer is not None:
+            writer.close()  # publishes every write it answered
         index: MatchIndex | None = getattr(self, "match_index", None)
         if index is not None:
             index.close()

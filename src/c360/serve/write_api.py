@@ -11,9 +11,15 @@ from starlette.exceptions import HTTPException
 from c360.errors import C360Error, StoreError
 from c360.serve.keys import Principal
 from c360.serve.problems import PROBLEM_RESPONSES, user_detail
-from c360.serve.schemas import Change
 from c360.serve.service import require, service_of
-from c360.serve.writes import NeedsRun, UnknownSource, WriteRefused, WriteResult, post_events
+from c360.serve.writes import (
+    NeedsRun,
+    UnknownSource,
+    WriteRefused,
+    WriteResult,
+    WritesPaused,
+    post_events,
+)
 
 __all__ = ["router"]
 
@@ -22,6 +28,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: PROBLEM_RESPONSES[401] | {"description": "The body cannot be read as JSON."},
     404: PROBLEM_RESPONSES[401] | {"description": "No such source (or record, to delete)."},
     409: PROBLEM_RESPONSES[401] | {"description": "The project needs `c360 run` first."},
+    503: PROBLEM_RESPONSES[401] | {"description": "Writes are paused (see the service's log)."},
 }
 router = APIRouter(responses=_ERRORS)
 Writer = Annotated[Principal, Depends(require("write"))]
@@ -53,14 +60,32 @@ class Written(BaseModel):
     customer_id: str | None = Field(description="Its customer now; null once deleted.")
 
 
+class Change(BaseModel):
+    seq: int | None = Field(description="Its place in the change feed (null: not published yet).")
+    changed_at: Any
+    kind: str = Field(description="new, merge, split, retired or golden")
+    customer_id: str | None
+    other_id: str | None
+    run_id: str | None
+
+
 class WriteAnswer(BaseModel):
     outcome: str = Field(
         description="What happened to the record's customer: new_customer, linked, merged,"
         " updated, unchanged, deleted or retired (a batch: the most telling of its records')"
     )
-    run_id: str
+    published: bool = Field(
+        description="Whether the write was published before this answer. Most writes are"
+        " resolved in memory, answered, and published a moment later by the same run as a"
+        " batch; a read of their customers waits for that publish."
+    )
+    run_id: str | None = Field(description="The run that published it (null: not yet).")
     records: list[Written]
-    changes: list[Change] = Field(description="The change-feed entries this write made.")
+    changes: list[Change] = Field(
+        description="The change-feed entries this write made: as published, or, before its"
+        " publish, the identity entries it makes (without `seq`; golden-record changes follow"
+        " in the feed)."
+    )
     refused: list[str] = Field(
         default_factory=list, description="Records of a batch that could not be taken, and why."
     )
@@ -74,6 +99,8 @@ def _call(request: Request, action: str, *args: Any) -> WriteResult:
         raise HTTPException(404, user_detail(e)) from None
     except NeedsRun as e:
         raise HTTPException(409, user_detail(e)) from None
+    except WritesPaused as e:
+        raise HTTPException(503, user_detail(e)) from None
     except WriteRefused as e:
         raise HTTPException(422, user_detail(e)) from None
     except StoreError as e:
@@ -83,7 +110,7 @@ def _call(request: Request, action: str, *args: Any) -> WriteResult:
     return result
 
 
-def _answer(result: WriteResult, existed: set[str], deleting: bool = False) -> dict[str, Any]:
+def _answer(result: WriteResult, deleting: bool = False) -> dict[str, Any]:
     kinds = {c["kind"] for c in result.changes}
     written = {c for _, _, c in result.records}
     if deleting:
@@ -94,12 +121,13 @@ def _answer(result: WriteResult, existed: set[str], deleting: bool = False) -> d
         outcome = "merged"
     elif any(c["kind"] == "new" and c["customer_id"] in written for c in result.changes):
         outcome = "new_customer"
-    elif {r for _, r, _ in result.records} <= existed:
+    elif {r for _, r, _ in result.records} <= result.existed:
         outcome = "updated"
     else:
         outcome = "linked"
     return {
         "outcome": outcome,
+        "published": result.published,
         "run_id": result.run_id,
         "records": [{"source": s, "record_id": r, "customer_id": c} for s, r, c in result.records],
         "changes": result.changes,
@@ -107,27 +135,12 @@ def _answer(result: WriteResult, existed: set[str], deleting: bool = False) -> d
     }
 
 
-def _existing(request: Request, source: str, ids: list[str]) -> set[str]:
-    marks = ", ".join("?" for _ in ids)
-    rows = (
-        service_of(request)
-        .reader()
-        .query(
-            f"SELECT record_id FROM links WHERE source = ? AND record_id IN ({marks})",
-            [source, *ids],
-        )
-    )
-    return {str(r["record_id"]) for r in rows}
-
-
 @router.put("/sources/{source}/records/{record_id}", response_model=WriteAnswer,
             summary="Add or replace a source record; resolved now, with the batch model")  # fmt: skip
 def put_record(
     source: SourceName, record_id: RecordId, body: RecordIn, request: Request, _: Writer
 ) -> dict[str, Any]:
-    existed = _existing(request, source, [record_id])
-    result = _call(request, "upsert", source, {record_id: body.fields})
-    return _answer(result, existed)
+    return _answer(_call(request, "upsert", source, {record_id: body.fields}))
 
 
 @router.post("/sources/{source}/records", response_model=WriteAnswer,
@@ -136,8 +149,7 @@ def post_records(source: SourceName, body: Batch, request: Request, _: Writer) -
     records = {r.id: r.fields for r in body.records}
     if len(records) != len(body.records):
         raise HTTPException(422, "the batch names a record id twice")
-    existed = _existing(request, source, list(records))
-    return _answer(_call(request, "upsert", source, records), existed)
+    return _answer(_call(request, "upsert", source, records))
 
 
 @router.delete("/sources/{source}/records/{record_id}", response_model=WriteAnswer,
@@ -145,7 +157,7 @@ def post_records(source: SourceName, body: Batch, request: Request, _: Writer) -
 def delete_record(
     source: SourceName, record_id: RecordId, request: Request, _: Writer
 ) -> dict[str, Any]:
-    return _answer(_call(request, "delete", source, record_id), {record_id}, deleting=True)
+    return _answer(_call(request, "delete", source, record_id), deleting=True)
 
 
 class EventsIn(BaseModel):

@@ -1,27 +1,39 @@
-"""Writes through the API: source records upserted or deleted, resolved with the batch model.
+"""Writes through the API: source records upserted or deleted, answered in milliseconds,
+published by the same run as `c360 run`.
 
-A write is an incremental run whose only change is the records written (`SourceWrite`): the
-same standardisation (the source's recorded column plans), the same blocking, comparisons,
-frozen term frequencies, clustering, ID assignment, golden records and atomic publish as
-`c360 run`. So a record written through the API ends in the customer a batch run over the same
-data gives — by construction, and tested. Writes are taken one at a time (`write_lock`), so two
-writes about one person can never make two customers or lose an update. Each is a published
-run of kind `realtime`, with its change-feed entries; the views of the customers it changed
-are rendered again.
+A write goes through three steps:
 
-The run is given the write's neighbourhood, not the whole store (`c360.project.neighbourhood`,
-looked up in the service's `MatchIndex`): the holders of the written records' blocking keys,
-their customers' records and what stored pairs link to them. So a write's cost does not grow with
-the project: about a second on a million records, the fixed cost of some 135 DuckDB statements
-(the in-memory run, the publish and the views' refresh). A write that moves a blocking key or a shared
-contact value across its limit runs over the whole store instead (seconds; rare, and counted
-in `/metrics` as `c360_writes_total{scope="store"}`).
+1. **Resolved in memory** (`Resolver`): the written rows become match records and are
+   resolved over their neighbourhood in Python with the batch model, comparisons, clustering
+   and ID assignment. That gives the answer: each record's customer ID and what happened
+   (new customer, linked, merged, split, retired).
+2. **Journalled** (`Journal`): the write is on disk before the answer leaves.
+3. **Published** moments later by the exact run (`run_incremental` over the write's
+   neighbourhood, looked up in the `MatchIndex`): standardisation, blocking, comparisons,
+   clustering, the IDs the answer promised (`RunContext.reserved`), golden records, events
+   and the change feed, in one atomic publish. Writes waiting together are published by one
+   run. Once published, the customers are checked against the answer; a difference (never
+   seen in the tests) is logged and counted in `/metrics` as `c360_write_answers_revised`,
+   and the change feed carries what was published.
+
+Consistency: a write whose neighbourhood touches one still waiting to be published (a record,
+a blocking key or a customer in common) waits for that publish and is resolved after it, so
+every answer is resolved against everything answered before it: two writes about one person
+can never make two customers or lose an update. A read of a customer whose write is waiting
+waits for its publish (`Pending.wait_for`).
+
+Some writes are published before they are answered, as they were before real-time
+resolution: those that move a blocking key or a shared value across its limit (`Widen`; they
+run over the whole store), those made while a steward decision since the last run is
+unapplied, and all of them when the match index is unusable. `/metrics` counts writes by path
+(`c360_writes_total{scope=…}`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,11 +47,14 @@ from c360.progress import SilentReporter
 from c360.project.config import EventSource, PeopleSource
 from c360.project.events import CACHE_DIR, tie_events
 from c360.project.incremental import FullRunNeeded, run_incremental
-from c360.project.neighbourhood import Widen
+from c360.project.neighbourhood import Key, Widen
 from c360.project.run import matching_fingerprint
-from c360.project.state import RunContext, SourceWrite, new_run_id
+from c360.project.state import RunContext, SourceWrite, decisions_print, new_run_id
 from c360.project.steps import plans_from_json, quarantine_table
 from c360.resolve.fellegi_sunter import MatchModel
+from c360.serve.journal import Journal, JournalEntry
+from c360.serve.match_index import MatchIndex
+from c360.serve.resolver import Resolution, Resolver, Token
 from c360.standardize import ColumnPlan, standardize_columns
 from c360.standardize.cache import LookupCache
 from c360.store.duckdb_store import now
@@ -49,12 +64,17 @@ log = logging.getLogger(__name__)
 __all__ = [
     "EventsResult",
     "NeedsRun",
+    "Pending",
     "UnknownSource",
     "WriteRefused",
     "WriteResult",
     "Writer",
+    "WritesPaused",
     "post_events",
 ]
+
+# How long a read waits for the publish of a customer's write before it answers anyway.
+READ_WAIT_SECONDS = 30.0
 
 
 class UnknownSource(C360Error):
@@ -69,15 +89,27 @@ class WriteRefused(C360Error):
     """The record could not be taken (a bad row); the reason says why."""
 
 
+class WritesPaused(C360Error):
+    """Answered writes could not be published: no write is taken until the service restarts."""
+
+
 @dataclass(frozen=True)
 class WriteResult:
-    run_id: str
+    # The run that published the write; None when it was answered before its publish.
+    run_id: str | None
     # Per record written: (source, record id, its customer now — None once deleted).
     records: list[tuple[str, str, str | None]]
+    # The change-feed entries: as published (with `seq`), or, answered before the publish,
+    # the identity entries it makes (new, merge, split, retired; no `seq` yet).
     changes: list[dict[str, Any]] = field(default_factory=list)
     unchanged: bool = False
     # Records of a batch the run could not take, with why (the others were taken).
     refused: list[str] = field(default_factory=list)
+    existed: frozenset[str] = frozenset()  # the ids written that the store held before
+
+    @property
+    def published(self) -> bool:
+        return self.run_id is not None
 
 
 class _Reasons(SilentReporter):
@@ -91,9 +123,126 @@ class _Reasons(SilentReporter):
             self.why = event.reason
 
 
+@dataclass(frozen=True)
+class _Waiting:
+    entry: JournalEntry
+    touched: frozenset[Token]
+    customer_ids: frozenset[str]
+
+
+class Pending:
+    """The journalled writes not yet published: what they touched, and who waits for them."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._waiting: dict[int, _Waiting] = {}
+        self.tokens: dict[Token, int] = {}
+        self.customers: dict[str, int] = {}
+        # Set when waiting writes cannot be published: nobody waits for them any more (they
+        # stay journalled for the next start).
+        self.failed = False
+
+    def fail(self) -> None:
+        with self._changed:
+            self.failed = True
+            self._changed.notify_all()
+
+    def add(self, waiting: _Waiting) -> None:
+        with self._changed:
+            self._waiting[waiting.entry.seq] = waiting
+            for t in waiting.touched:
+                self.tokens[t] = self.tokens.get(t, 0) + 1
+            for c in waiting.customer_ids:
+                self.customers[c] = self.customers.get(c, 0) + 1
+            self._changed.notify_all()
+
+    def remove(self, seqs: Iterable[int]) -> None:
+        with self._changed:
+            for seq in seqs:
+                waiting = self._waiting.pop(seq)
+                for t in waiting.touched:
+                    self.tokens[t] -= 1
+                    if not self.tokens[t]:
+                        del self.tokens[t]
+                for c in waiting.customer_ids:
+                    self.customers[c] -= 1
+                    if not self.customers[c]:
+                        del self.customers[c]
+            self._changed.notify_all()
+
+    def overlaps(self, touched: Iterable[Token]) -> bool:
+        with self._changed:
+            return any(t in self.tokens for t in touched)
+
+    def batch(self, timeout: float) -> list[_Waiting]:
+        """The writes waiting (in journal order), once there are some or `timeout` passed."""
+        with self._changed:
+            if not self._waiting:
+                self._changed.wait(timeout)
+            return [self._waiting[s] for s in sorted(self._waiting)]
+
+    def wait_for(self, customer_id: str, timeout: float = READ_WAIT_SECONDS) -> None:
+        """Until no waiting write involves this customer."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self.failed or customer_id not in self.customers, timeout
+            )
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Until every journalled write is published; False if `timeout` passed first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.failed or not self._waiting, timeout)
+
+    def __len__(self) -> int:
+        with self._changed:
+            return len(self._waiting)
+
+
 class Writer:
     def __init__(self, service: Any) -> None:
         self.service = service
+        self.journal = Journal(service.root)
+        self.pending = Pending()
+        self._resolving = threading.Lock()  # one resolution at a time
+        self._resolver: Resolver | None = None
+        self._resolver_run: str | None = None
+        self._plans: dict[str, list[ColumnPlan]] | None = None
+        # Moves each time a publish starts and ends applying to the match index: a
+        # resolution that saw it move read a mix of two states, and is done again.
+        self._epoch = 0
+        self._stop = threading.Event()
+        self._publisher: threading.Thread | None = None
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Publish what the journal kept from before, then publish writes as they come."""
+        left = self.journal.entries()
+        if left:
+            log.info("publishing %d journalled writes kept from before", len(left))
+            with self.service.write_lock:
+                self._publish(left)
+            self.journal.remove([e.seq for e in left])
+        self._publisher = threading.Thread(target=self._publish_loop, name="c360-publish",
+                                           daemon=True)  # fmt: skip
+        self._publisher.start()
+
+    def close(self) -> None:
+        """Publish every waiting write, then stop."""
+        if self._publisher is not None:
+            self.pending.drain()
+            self._stop.set()
+            self._publisher.join()
+            self._publisher = None
+        if self._resolver is not None:
+            self._resolver.index.close()
+        self.journal.close()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every answered write is published."""
+        return self.pending.drain(timeout)
+
+    # --- taking writes ------------------------------------------------------------------------
 
     def _source(self, name: str) -> PeopleSource:
         for source in self.service.config.people:
@@ -108,30 +257,162 @@ class Writer:
     ) -> WriteResult:
         """Add or replace records (id → raw columns) of one people source."""
         source = self._source(source_name)
-        with self.service.write_lock:
-            self._ready()
-            rows = self._rows(source, records)
-            return self._write(source, SourceWrite(rows), list(records))
+        self._ready()
+        rows = self._rows(source, records)
+        return self._take(source, SourceWrite(rows), list(records))
 
     def delete(self, source_name: str, record_id: str) -> WriteResult:
         source = self._source(source_name)
-        with self.service.write_lock:
-            self._ready()
-            if not self._customers_of(source.name, [record_id]):
+        self._ready()
+        if not self._known(source.name, record_id):
+            self.drain()  # it may be a record answered but not published yet
+            if not self._known(source.name, record_id):
                 raise StoreError(f"no record {source_name}:{record_id}",
                                  hint="GET /customers/{id}/records lists a customer's records")  # fmt: skip
-            rows = self._rows(source, {})
-            return self._write(source, SourceWrite(rows, [record_id]), [record_id])
+        rows = self._rows(source, {})
+        return self._take(source, SourceWrite(rows, [record_id]), [record_id])
+
+    def _take(self, source: PeopleSource, write: SourceWrite, keys: list[str]) -> WriteResult:
+        if self.pending.failed:
+            raise WritesPaused("answered writes could not be published (see the service's log)",
+                               hint="restart the service: it publishes them first")  # fmt: skip
+        with self._resolving:
+            resolution = self._resolve(source, write)
+            if resolution is not None:
+                if resolution.unchanged:
+                    self.service.metrics.answers.labels(path="unchanged").inc()
+                    return self._answer(resolution, keys, None)
+                entry = self.journal.append(source.name, write.rows, write.deleted,
+                                            resolution.reserved, resolution.customers)  # fmt: skip
+                self.pending.add(_Waiting(entry, resolution.touched, resolution.customer_ids))
+                self.service.metrics.answers.labels(path="resolved").inc()
+                return self._answer(resolution, keys, None)
+            # Published before it is answered: after every write answered before it.
+            self.drain()
+            with self.service.write_lock:
+                result = self._write(source, write, keys)
+            self.service.metrics.answers.labels(path="published").inc()
+            return result
+
+    def _resolve(self, source: PeopleSource, write: SourceWrite) -> Resolution | None:
+        """The write resolved in memory, against a state no waiting write changes; None when
+        it must be published to be answered."""
+        resolver = self._current_resolver()
+        if resolver is None:
+            return None
+        for _ in range(3):
+            epoch = self._epoch
+            try:
+                resolution = resolver.resolve(source.name, write.rows, write.deleted)
+            except Widen as widen:
+                log.info("write to %s published first: %s", source.name, widen.reason)
+                return None
+            if self.pending.overlaps(resolution.touched):
+                self.drain()  # resolved again against what the waiting writes published
+                continue
+            if epoch == self._epoch and epoch % 2 == 0:
+                return resolution
+        return None
+
+    def _current_resolver(self) -> Resolver | None:
+        """The resolver for the store's model, while the match index is usable and no steward
+        decision waits to be applied by a run over the store."""
+        service = self.service
+        index: MatchIndex | None = service.match_index
+        if index is None or not index.usable:
+            return None
+        if self._resolver is None:
+            store = service.reader()
+            last = store.last_run()
+            if last is None or decisions_print(store) != last.metrics.get("decisions"):
+                return None
+            tf = {(str(r["field"]), str(r["value"])): float(r["tf"])
+                  for r in store.table("term_frequencies").to_pylist()}  # fmt: skip
+            # Its own connection to the index: the publishing thread writes through the other.
+            own = MatchIndex(index.path.parent, index.rules, index.sharing)
+            self._resolver = Resolver(service.config, last, own, tf, store.decisions())
+        return self._resolver
+
+    def _known(self, source: str, record_id: str) -> bool:
+        """Whether the store holds a record (looked up without waiting for a publish)."""
+        resolver = self._current_resolver()
+        if resolver is not None:
+            return bool(resolver.index.customers([(source, record_id)]))
+        with self.service.write_lock:
+            return bool(self._customers_of(source, [record_id]))
+
+    def _answer(self, resolution: Resolution, keys: list[str], run_id: str | None) -> WriteResult:
+        source = resolution.source
+        return WriteResult(
+            run_id,
+            [(source, k, resolution.customers.get((source, k))) for k in keys],
+            [{"seq": None, "changed_at": None, "run_id": None, **c} for c in resolution.changes],
+            unchanged=resolution.unchanged,
+            existed=frozenset(i for s, i in resolution.existed if s == source),
+        )
+
+    # --- publishing ---------------------------------------------------------------------------
+
+    def _publish_loop(self) -> None:
+        while not self._stop.is_set():
+            batch = self.pending.batch(timeout=0.5)
+            if not batch:
+                continue
+            try:
+                with self.service.write_lock:
+                    self._publish([w.entry for w in batch])
+            except Exception:
+                # The writes stay journalled: the next start publishes them. Taking more
+                # writes meanwhile could publish them out of order.
+                log.exception("answered writes could not be published; they stay journalled,"
+                              " and writes are paused until the service restarts")  # fmt: skip
+                self.pending.fail()
+                return
+            self.journal.remove([w.entry.seq for w in batch])
+            self.pending.remove(w.entry.seq for w in batch)
+
+    def _publish(self, entries: Sequence[JournalEntry]) -> None:
+        """Publish journalled writes with the IDs their answers gave, one run per source and
+        set of columns (a stored row keeps the columns it was written with); check the
+        customers against the answers."""
+        groups: dict[tuple[str, tuple[str, ...]], list[JournalEntry]] = {}
+        for e in entries:
+            columns = tuple(e.rows.column_names) if e.rows.num_rows else ()
+            groups.setdefault((e.source, columns), []).append(e)
+        for (name, _), group in groups.items():
+            source = self._source(name)
+            records: dict[str, dict[str, str | None]] = {}
+            deleted: list[str] = []
+            reserved: dict[Key, str] = {}
+            for e in group:
+                id_column = source.id
+                for row in e.rows.to_pylist():
+                    records[str(row[id_column])] = row
+                deleted += e.deleted
+                reserved |= e.reserved
+            write = SourceWrite(self._rows(source, records), deleted)
+            keys = [*records, *deleted]
+            result = self._write(source, write, keys, reserved)
+            published = {(s, k): c for s, k, c in result.records}
+            for e in group:
+                revised = {k: (c, published.get(k)) for k, c in e.customers.items()
+                           if published.get(k) != c}  # fmt: skip
+                if revised:
+                    self.service.metrics.revised.inc(len(revised))
+                    log.warning("write %d published other customers than answered: %s",
+                                e.seq, revised)  # fmt: skip
 
     def _rows(
         self, source: PeopleSource, records: Mapping[str, Mapping[str, str | None]]
     ) -> pa.Table:
         """The written records as the source's raw rows: its planned columns, its id and
-        updated-at columns, and whatever else the records carry."""
-        last = self.service.store.last_run()
-        plans = plans_from_json(last.metrics.get("plans", {})).get(source.name, []) if last else []
-        columns = [p.mapping.column for p in plans]
-        for extra in (source.id, source.updated_at):
+        updated-at columns, the columns its `fields` names, and whatever else the records
+        carry."""
+        if self._plans is None:
+            last = self.service.reader().last_run()
+            self._plans = plans_from_json(last.metrics.get("plans", {})) if last else {}
+        columns = [p.mapping.column for p in self._plans.get(source.name, [])]
+        for extra in (source.id, source.updated_at, *source.fields):
             if extra and extra not in columns:
                 columns.append(extra)
         for raw in records.values():
@@ -150,7 +431,9 @@ class Writer:
 
     def _ready(self) -> None:
         """A write needs the model of a published run, trained with today's settings."""
-        store = self.service.store
+        if self._resolver is not None:
+            return  # checked when it was made; the model does not change while serving
+        store = self.service.reader()
         last = store.last_run()
         if last is None or not last.model or not store.has_match_records():
             raise NeedsRun("no published run yet", hint="run `c360 run` once before writing")
@@ -158,7 +441,24 @@ class Writer:
             raise NeedsRun("the matching settings changed since the last run",
                            hint="stop the service, `c360 run`, and serve again")  # fmt: skip
 
-    def _write(self, source: PeopleSource, write: SourceWrite, keys: list[str]) -> WriteResult:
+    def _on_publish(self, index: MatchIndex) -> Any:
+        def apply(run_id: str, deletes: Any, inserts: Any) -> None:
+            self._epoch += 1
+            try:
+                index.apply(run_id, deletes, inserts)
+            finally:
+                self._epoch += 1
+
+        return apply
+
+    def _write(
+        self,
+        source: PeopleSource,
+        write: SourceWrite,
+        keys: list[str],
+        reserved: Mapping[Key, str] | None = None,
+    ) -> WriteResult:
+        """Publish a write by the exact run (under the service's write lock)."""
         service = self.service
         store, config = service.store, service.config
         index = service.match_index if service.match_index and service.match_index.usable else None
@@ -172,7 +472,8 @@ class Writer:
                               matching_fingerprint(config), reasons, None,
                               writes={source.name: write},
                               neighbourhood=index if scoped else None,
-                              on_publish=index.apply if index is not None else None)  # fmt: skip
+                              on_publish=self._on_publish(index) if index is not None else None,
+                              reserved=reserved)  # fmt: skip
 
         try:
             summary = run_incremental(context(index is not None))
@@ -209,6 +510,7 @@ class Writer:
             changes,
             unchanged=summary.changed_records == 0,
             refused=refused,
+            existed=frozenset(before),
         )
 
     def _customers_of(self, source: str, keys: list[str]) -> dict[str, str]:
@@ -219,7 +521,7 @@ class Writer:
         if not keys:
             return {}
         marks = ", ".join("?" for _ in keys)
-        rows = self.service.store.query(
+        rows = self.service.reader().query(
             f"SELECT record_id, customer_id FROM links WHERE source = ? AND record_id IN ({marks})",
             [source, *keys],
         )
@@ -253,6 +555,7 @@ def post_events(
         columns += [c for c in row if c not in columns]
     table = pa.table({c: pa.array([r.get(c) for r in rows], pa.string()) for c in columns})
     people = [s.name for s in config.people]
+    writer.drain()  # events may name records answered but not yet published
     with service.write_lock:
         store = service.store
         engine = create_engine()

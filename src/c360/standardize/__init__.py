@@ -24,7 +24,13 @@ from c360.standardize import addresses, dates, emails, identifiers, names, phone
 from c360.standardize.cache import LookupCache
 from c360.standardize.text import fold
 
-__all__ = ["ColumnPlan", "output_fields", "standardize_columns", "standardize_values"]
+__all__ = [
+    "ColumnPlan",
+    "output_fields",
+    "standardize_columns",
+    "standardize_value",
+    "standardize_values",
+]
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,8 @@ def output_fields(plan: ColumnPlan) -> list[str]:
     return [f]
 
 
-def _standardize_one(plan: ColumnPlan, value: str, settings: StandardizeConfig) -> dict[str, Any]:
+def standardize_value(plan: ColumnPlan, value: str, settings: StandardizeConfig) -> dict[str, Any]:
+    """One raw value standardised: its outputs (`output_fields`) and `flag`."""
     f, kind = plan.mapping.field, plan.mapping.kind
     match kind:
         case FieldKind.GIVEN_NAME:
@@ -107,7 +114,7 @@ def standardize_values(
     columns: dict[str, list[Any]] = {name: [] for name in ["raw", *fields, "flag"]}
     step = 10_000
     for i, value in enumerate(values):
-        out = _standardize_one(plan, value, settings)
+        out = standardize_value(plan, value, settings)
         columns["raw"].append(value)
         for name in fields:
             columns[name].append(out.get(name))

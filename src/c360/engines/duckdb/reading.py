@@ -17,7 +17,7 @@ from c360.engines.duckdb.render import quote
 from c360.engines.duckdb.results import first_row
 from c360.errors import SourceError
 
-__all__ = ["load_rows", "read_file"]
+__all__ = ["checked_columns", "load_rows", "read_file"]
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, view: str, encoding: str) -> str:
@@ -118,12 +118,8 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [str(r[0]) for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()][1:]
 
 
-def _to_text_table(
-    con: duckdb.DuckDBPyConnection, view: str, table: str, where: str, *, drop: bool = True
-) -> int:
-    """`view` → `table`: names stripped and checked, values as trimmed text, '' as null."""
-    described = con.execute(f"DESCRIBE {quote(view)}").fetchall()
-    raw_columns = [str(r[0]) for r in described]
+def checked_columns(raw_columns: list[str], where: str) -> list[str]:
+    """Column names as c360 keeps them (stripped), or a `SourceError` naming the bad one."""
     columns = [c.strip() for c in raw_columns]
     seen: dict[str, int] = {}
     for i, c in enumerate(columns):
@@ -142,6 +138,16 @@ def _to_text_table(
                 f"{where}: column {c!r}: names starting with '_' are reserved for c360",
                 hint="rename the column, or map it with a config file",
             )
+    return columns
+
+
+def _to_text_table(
+    con: duckdb.DuckDBPyConnection, view: str, table: str, where: str, *, drop: bool = True
+) -> int:
+    """`view` → `table`: names stripped and checked, values as trimmed text, '' as null."""
+    described = con.execute(f"DESCRIBE {quote(view)}").fetchall()
+    raw_columns = [str(r[0]) for r in described]
+    columns = checked_columns(raw_columns, where)
     selects = ", ".join(
         f"nullif(trim(CAST({quote(raw)} AS VARCHAR)), '') AS {quote(name)}"
         for raw, name in zip(raw_columns, columns, strict=True)

@@ -1,0 +1,340 @@
+"""Real-time resolution in Python: a write's customers, known before the write is published.
+
+A write is published by an exact incremental run over its neighbourhood (`c360.serve.writes`):
+about a second of DuckDB statements, whatever the store's size. The answer does not wait for
+it. The same resolution is done here in Python, in milliseconds, over the same neighbourhood
+(`c360.project.neighbourhood.gather`, looked up in the match index), step for step as the run
+does it:
+
+1. the written rows become match records (`LiveRecords`); a row whose content hash equals the
+   stored one changes nothing;
+2. records are numbered as the run numbers them (source, then row), so that ties break alike;
+3. each changed record is blocked against the neighbourhood by the run's rules, hot keys
+   excluded by name, and every candidate pair is compared and scored by the model
+   (`explain_pair`, held to the engine's weights by the tests); hard conflicts are marked;
+4. the stored pairs between unchanged records come back, and the steward's decisions are laid
+   over them;
+5. the records whose customer may change are closed over the links and clustered
+   (`resolve.clustering.cluster`), and given IDs (`assign_customer_ids`), new ones drawn here.
+
+The result is what the run will publish: the writer promises the new IDs to the run
+(`RunContext.reserved`) and checks, once it has published, that the customers agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from c360.engines.base import PairsWithin
+from c360.model import FieldKind
+from c360.project.config import PeopleSource, ProjectConfig
+from c360.project.identity import Redirect, assign_customer_ids
+from c360.project.neighbourhood import Key, Neighbourhood, gather, key_of
+from c360.project.state import blocking_of
+from c360.project.steps import job_config, plans_from_json
+from c360.resolve.clustering import cluster
+from c360.resolve.configure import auto_conflicts, complete_config
+from c360.resolve.explain import explain_pair
+from c360.resolve.fellegi_sunter import MatchModel
+from c360.serve.live_records import LiveRecords, Record
+from c360.serve.match_index import MatchIndex
+from c360.store import RunRecord
+from c360.store.base import Decision
+
+__all__ = ["Resolution", "Resolver", "Token"]
+
+# What a write reads or may change: ("key", rule, key), ("record", source, id), ("customer", id).
+Token = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a write does to identities, known before it is published."""
+
+    source: str
+    customers: dict[Key, str | None]  # each written record's customer after the write
+    existed: frozenset[Key]  # the written records the store held before
+    changed: frozenset[Key]  # the written records whose content changed (or are gone)
+    # The change-feed entries the write makes (golden-record changes aside): new, merge,
+    # split, retired.
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    reserved: dict[Key, str] = field(default_factory=dict)  # new customer IDs, by record
+    touched: frozenset[Token] = frozenset()  # what the resolution read
+    customer_ids: frozenset[str] = frozenset()  # its customers, before and after
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.changed
+
+
+@dataclass
+class _Pair:
+    rule: int | None
+    probability: float
+    conflict: bool
+    veto: bool = False
+
+
+class Resolver:
+    """Resolves writes with the model and settings of the store's last run."""
+
+    def __init__(
+        self,
+        config: ProjectConfig,
+        last: RunRecord,
+        index: MatchIndex,
+        term_frequencies: Mapping[tuple[str, str], float],
+        decisions: Sequence[Decision],
+    ) -> None:
+        self.index = index
+        self.names = [s.name for s in config.people]
+        fields = {f: FieldKind(k) for f, k in last.metrics["fields"].items()}
+        self.rules = blocking_of(last) or []
+        self.model = MatchModel.from_json(last.model)
+        jc = complete_config(job_config(config), dict(fields))
+        assert jc.comparisons is not None
+        self.match_rules = jc.rules
+        self.rule_names = [r.name for r in jc.rules]
+        conflicts = jc.conflicts if jc.conflicts is not None else auto_conflicts(self.model, fields)
+        else_level = {c.field: len(c.levels) for c in self.model.comparisons}
+        self.conflicts = [[(f, else_level[f]) for f in c.fields] for c in conflicts]
+        self.threshold = jc.clustering.threshold
+        self.min_mean = jc.clustering.min_mean_probability
+        self.cap = jc.blocking.max_block_size
+        tf_fields = [c.field for c in jc.comparisons if c.term_frequency]
+        plans = plans_from_json(last.metrics.get("plans", {}))
+        self.live = {
+            s.name: LiveRecords(s.name, plans.get(s.name, []), s.id, s.updated_at,
+                                config.standardize, term_frequencies, tf_fields)
+            for s in config.people if isinstance(s, PeopleSource)
+        }  # fmt: skip
+        self.decisions = [(d.left, d.right, d.decision) for d in decisions]
+
+    def resolve(self, source: str, rows: pa.Table, deleted: Sequence[str]) -> Resolution:
+        """The customers of a write to `source`: `rows` upserted (the source's raw columns),
+        `deleted` ids removed. `Widen` when the write reaches beyond its neighbourhood."""
+        fresh_all = self.live[source].build(rows, f"{source} (API)")
+        written = [(source, str(r["_id"])) for r in fresh_all] + [(source, i) for i in deleted]
+        old = {
+            (str(r["source"]), str(r["_id"])): r for r in self.index.records(written).to_pylist()
+        }
+        fresh = [
+            r for r in fresh_all if old.get((source, str(r["_id"])), {}).get("_hash") != r["_hash"]
+        ]
+        gone = [(source, i) for i in deleted if (source, i) in old]
+        changed = [(source, str(r["_id"])) for r in fresh] + gone
+        existed = frozenset(k for k in written if k in old)
+        if not changed:
+            now = self.index.customers(written)
+            return Resolution(
+                source, {k: now.get(k) for k in written}, existed, frozenset(),
+                touched=frozenset(("record", *k) for k in written),
+                customer_ids=frozenset(now.values()),
+            )  # fmt: skip
+        rule_fields = sorted({f for r in self.rules for f in r.fields})
+        fresh_table = pa.table(
+            {f: pa.array([r.get(f) for r in fresh], pa.string()) for f in rule_fields}
+        )
+        hood = gather(self.index, self.rules, self.cap, self.threshold, fresh_table, changed,
+                      [source])  # fmt: skip
+        return self._resolve(source, hood, fresh, old, changed, gone, written, existed)
+
+    def _resolve(
+        self,
+        source: str,
+        hood: Neighbourhood,
+        fresh: list[Record],
+        old: Mapping[Key, Record],
+        changed: list[Key],
+        gone: list[Key],
+        written: list[Key],
+        existed: frozenset[Key],
+    ) -> Resolution:
+        # 1-2. Every current record of the neighbourhood, numbered as the run numbers them.
+        records: dict[Key, Record] = {
+            (str(r["source"]), str(r["_id"])): r for r in hood.records.to_pylist()
+        }
+        for k in changed:
+            records.pop(k, None)
+        last_row = hood.max_row[source]
+        for r in fresh:
+            k = (source, str(r["_id"]))
+            if k in old:
+                r["_row"] = old[k]["_row"]
+            else:
+                last_row += 1
+                r["_row"] = last_row
+            records[k] = r
+        order = sorted(records, key=lambda k: (self.names.index(k[0]), int(records[k]["_row"])))
+        rid = {k: i for i, k in enumerate(order)}
+        dirty = sorted(rid[(source, str(r["_id"]))] for r in fresh)
+
+        # 3-4. Pairs: the changed records' candidates compared, the rest as stored.
+        pairs = self._compare(order, records, dirty, hood)
+        for row in hood.pairs.to_pylist():
+            a = rid.get((row["source_l"], row["record_id_l"]))
+            b = rid.get((row["source_r"], row["record_id_r"]))
+            if a is None or b is None or a in set(dirty) or b in set(dirty):
+                continue
+            rule = self.rule_names.index(row["rule"]) if row["rule"] in self.rule_names else None
+            pairs[(min(a, b), max(a, b))] = _Pair(rule, float(row["match_probability"]),
+                                                  bool(row["conflict"]))  # fmt: skip
+        self._decide(pairs, rid)
+
+        # 5. The records whose customer may change, clustered; their IDs.
+        before = dict(zip(
+            zip(hood.links.column("source").to_pylist(), hood.links.column("record_id").to_pylist(),
+                strict=True),
+            hood.links.column("customer_id").to_pylist(), strict=True,
+        ))  # fmt: skip
+        affected = self._affected(order, before, dirty, gone, pairs)
+        labels = self._cluster(affected, pairs)
+        keys = [order[i] for i in affected.tolist()]
+        previous = {k: before[k] for k in [*keys, *gone] if k in before}
+        issued = self.index.issued(sorted(set(previous.values())))
+        assignment = assign_customer_ids(dict(zip(keys, labels.tolist(), strict=True)),
+                                         previous, issued)  # fmt: skip
+        after = {k: assignment.customer_of[label] for k, label in zip(keys, labels.tolist(),
+                                                                      strict=True)}  # fmt: skip
+        fresh_ids = set(assignment.new_ids)
+        reserved = {k: c for k, c in after.items() if c in fresh_ids}
+        customers = {k: (None if k in gone else after.get(k, before.get(k))) for k in written}
+        touched: set[Token] = {("record", *k) for k in [*records, *changed]}
+        touched |= {("customer", c) for c in before.values()}
+        for n, blocking in enumerate(self.rules):
+            for r in [*fresh, *(old[c] for c in changed if c in old)]:
+                key = key_of(r.get(f) for f in blocking.fields)
+                if key is not None:
+                    touched.add(("key", str(n), key))
+        return Resolution(
+            source, customers, existed, frozenset(changed),
+            changes=_changes(assignment.new_ids, assignment.redirects), reserved=reserved,
+            touched=frozenset(touched),
+            customer_ids=frozenset({*previous.values(), *after.values()}),
+        )  # fmt: skip
+
+    def _compare(
+        self, order: list[Key], records: Mapping[Key, Record], dirty: list[int], hood: Neighbourhood
+    ) -> dict[tuple[int, int], _Pair]:
+        """Block the dirty records against the neighbourhood and score the candidates."""
+        candidates: set[tuple[int, int]] = set()
+        for k, rule in enumerate(self.rules):
+            hot = set(zip(*(hood.hot[k].column(f).to_pylist() for f in rule.fields), strict=True))
+            holders: dict[tuple[Any, ...], list[int]] = {}
+            for i, key in enumerate(order):
+                values = tuple(records[key].get(f) for f in rule.fields)
+                if None not in values and values not in hot:
+                    holders.setdefault(values, []).append(i)
+            for i in dirty:
+                values = tuple(records[order[i]].get(f) for f in rule.fields)
+                block = holders.get(values, [])
+                if len(block) > self.cap:
+                    continue
+                candidates.update((min(i, j), max(i, j)) for j in block if j != i)
+        pairs = {}
+        for a, b in sorted(candidates):
+            left, right = records[order[a]], records[order[b]]
+            # The engine takes an exact agreement's term frequency from the left record.
+            why = explain_pair(self.model, self.match_rules, left, right, partial(_tf, left))
+            level = {x.field: x.level for x in why.fields}
+            conflict = any(all(level[f] == n for f, n in c) for c in self.conflicts)
+            matched = self.rule_names.index(why.rule) if why.rule is not None else None
+            pairs[(a, b)] = _Pair(matched, why.match_probability, conflict)
+        return pairs
+
+    def _decide(self, pairs: dict[tuple[int, int], _Pair], rid: Mapping[Key, int]) -> None:
+        """A steward's link is a rule's link; an unlink a veto (as `apply_decisions`)."""
+        decided = []
+        for left, right, decision in self.decisions:
+            a, b = rid.get(left), rid.get(right)
+            if a is not None and b is not None and a != b:
+                decided.append(((min(a, b), max(a, b)), decision))
+        for pair, _ in decided:
+            pairs.setdefault(pair, _Pair(None, 0.5, False))
+        for pair, decision in decided:
+            if decision == "link":
+                pairs[pair].rule = -1
+        for pair, decision in decided:
+            if decision != "link":
+                p = pairs[pair]
+                p.veto, p.rule, p.conflict = True, None, True
+
+    def _linked(self, p: _Pair) -> bool:
+        return (p.probability >= self.threshold and not p.conflict) or p.rule is not None
+
+    def _affected(
+        self,
+        order: list[Key],
+        before: Mapping[Key, str],
+        dirty: list[int],
+        gone: list[Key],
+        pairs: Mapping[tuple[int, int], _Pair],
+    ) -> npt.NDArray[np.int64]:
+        """The changed records, every record of a customer that held one, closed over links."""
+        held = {before[order[i]] for i in dirty if order[i] in before}
+        held |= {before[k] for k in gone if k in before}
+        affected = set(dirty) | {i for i, k in enumerate(order) if before.get(k) in held}
+        neighbours: dict[int, list[int]] = {}
+        for (a, b), p in pairs.items():
+            if self._linked(p):
+                neighbours.setdefault(a, []).append(b)
+                neighbours.setdefault(b, []).append(a)
+        frontier = list(affected)
+        while frontier:
+            frontier = [j for i in frontier for j in neighbours.get(i, []) if j not in affected]
+            affected.update(frontier)
+        return np.array(sorted(affected), dtype=np.int64)
+
+    def _cluster(
+        self, affected: npt.NDArray[np.int64], pairs: Mapping[tuple[int, int], _Pair]
+    ) -> npt.NDArray[np.int64]:
+        """Each affected record's cluster label (its smallest record number), as a run gives."""
+        local = {int(r): i for i, r in enumerate(affected.tolist())}
+        inside = sorted((a, b) for a, b in pairs if a in local and b in local)
+        linked = [(local[a], local[b]) for a, b in inside if self._linked(pairs[(a, b)])]
+        left = np.array([a for a, _ in linked], dtype=np.int64)
+        right = np.array([b for _, b in linked], dtype=np.int64)
+
+        def pairs_within(component: npt.NDArray[np.int64]) -> PairsWithin:
+            rows = [(a, b) for a, b in inside
+                    if component[local[a]] >= 0 and component[local[a]] == component[local[b]]]  # fmt: skip
+            ps = [pairs[r] for r in rows]
+            return PairsWithin(
+                np.array([local[a] for a, _ in rows], dtype=np.int64),
+                np.array([local[b] for _, b in rows], dtype=np.int64),
+                np.array([p.probability for p in ps], dtype=np.float64),
+                np.array([p.rule is not None for p in ps], dtype=np.bool_),
+                np.array([p.conflict for p in ps], dtype=np.bool_),
+                np.array([p.veto for p in ps], dtype=np.bool_),
+            )
+
+        cluster_of, _ = cluster(len(affected), (left, right), pairs_within, self.threshold,
+                                self.min_mean, prior_weight=self.model.prior_weight)  # fmt: skip
+        labels: npt.NDArray[np.int64] = affected[cluster_of]
+        return labels
+
+
+def _tf(record: Record, field_name: str, _value: str) -> float | None:
+    tf = record.get(field_name + "__tf")
+    return None if tf is None else float(tf)
+
+
+def _changes(new_ids: Sequence[str], redirects: Sequence[Redirect]) -> list[dict[str, Any]]:
+    """The identity entries of the change feed a publish of these IDs makes."""
+    out: list[dict[str, Any]] = [{"kind": "new", "customer_id": c, "other_id": None}
+                                 for c in new_ids]  # fmt: skip
+    for r in redirects:
+        if r.reason == "merge":
+            out.append({"kind": "merge", "customer_id": r.new_id, "other_id": r.old_id})
+        elif r.reason == "split":
+            out.append({"kind": "split", "customer_id": r.new_id, "other_id": r.old_id})
+        else:
+            out.append({"kind": "retired", "customer_id": None, "other_id": r.old_id})
+    return out
