@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import random
 import shutil
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,8 +15,10 @@ from c360.demo import generate_company
 from c360.progress import SilentReporter
 from c360.project.run import run_project
 from c360.serve.journal import Journal
+from c360.serve.resolver import Resolution
 from c360.serve.service import Service
 from c360.serve.writes import WritesPaused
+from tests.project.conftest import c360
 from tests.serve.test_write_api import _people_rows
 
 
@@ -134,6 +138,8 @@ def test_answered_writes_survive_a_stop_before_their_publish(company: Path, tmp_
     journal = Journal(root)
     assert len(journal.entries()) == 2  # on disk, not published
     journal.close()
+    refused = c360("run", cwd=root)  # a run would leave them behind
+    assert refused.returncode == 2 and "2 writes answered" in refused.stderr, refused.stderr
 
     service = Service(root)  # publishes what the journal kept, before serving
     try:
@@ -150,3 +156,34 @@ def test_answered_writes_survive_a_stop_before_their_publish(company: Path, tmp_
     journal = Journal(root)
     assert journal.entries() == []
     journal.close()
+
+
+def test_an_answer_the_publish_revises_still_resolves(company: Path, tmp_path: Path) -> None:
+    """Were an answer ever wrong, the publish wins, is counted, and the ID it promised still
+    resolves (invariant 2): to the customer the record went to."""
+    root = tmp_path / "acme"
+    shutil.copytree(company, root, ignore=shutil.ignore_patterns(".c360*"))
+    source, record_id, row = _people_rows(root)[5]
+    service = Service(root)
+    try:
+        writer = service.writer
+        resolver = writer._current_resolver()
+        assert resolver is not None
+        honest = resolver.resolve
+
+        def wrong(*args: Any) -> Resolution:
+            r = honest(*args)
+            key = (source, "again")
+            return replace(r, customers={key: "C-PROMISED"}, reserved={key: "C-PROMISED"})
+
+        resolver.resolve = wrong  # type: ignore[method-assign]
+        answer = writer.upsert(source, {"again": {**row, **_no_id(root, source)}})
+        assert answer.records == [(source, "again", "C-PROMISED")]
+        writer.drain()
+        assert service.metrics.revised._value.get() == 1
+        actual = writer._customers_of(source, ["again", record_id])
+        assert actual["again"] == actual[record_id]  # the record joined its person
+        current, _ = service.store.resolve_id("C-PROMISED")
+        assert current == [actual[record_id]]
+    finally:
+        service.close()

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from c360.cli.app import app, console, out
-from c360.errors import C360Error, ConfigError
+from c360.errors import C360Error, ConfigError, StoreError
 from c360.project.config import ProjectConfig, load_project
 from c360.project.explain import explain_in_store, parse_record_key
 from c360.project.lock import busy_error, lock_holder, project_lock
@@ -163,6 +163,15 @@ def run(
             print(f"paused at {point}", flush=True)
             time.sleep(3600)
 
+    from c360.serve.journal import waiting_writes
+
+    waiting = waiting_writes(project)
+    if waiting:
+        raise StoreError(
+            f"{waiting} writes answered by `c360 serve` are not published yet (the service"
+            " stopped before it could publish them)",
+            hint="start `c360 serve` once: it publishes them first; then run again",
+        )
     summary = run_project(
         project,
         RichReporter(console, quiet=quiet),

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from c360.engines.base import BlockingRule
 
@@ -112,14 +111,15 @@ def key_of(values: Iterable[object]) -> str | None:
     return json.dumps(parts, ensure_ascii=False)
 
 
-def _keys_of(table: pa.Table, rule: BlockingRule) -> list[tuple[str, tuple[object, ...]]]:
-    """(key text, values) of each row of `table` that has the rule's key."""
-    if table.num_rows == 0:
+def _keys_of(
+    columns: dict[str, list[object]], rows: int, rule: BlockingRule
+) -> list[tuple[str, tuple[object, ...]]]:
+    """(key text, values) of each row (of a table as `columns`) that has the rule's key."""
+    if rows == 0:
         return []
-    columns = [table.column(f).to_pylist() if f in table.column_names else [None] * table.num_rows
-               for f in rule.fields]  # fmt: skip
+    absent = [None] * rows
     out = []
-    for values in zip(*columns, strict=True):
+    for values in zip(*(columns.get(f, absent) for f in rule.fields), strict=True):
         key = key_of(values)
         if key is not None:
             out.append((key, values))
@@ -129,13 +129,14 @@ def _keys_of(table: pa.Table, rule: BlockingRule) -> list[tuple[str, tuple[objec
 def _is_linked(pairs: pa.Table, threshold: float) -> pa.Array:
     """A stored pair is a link as clustering takes one: a rule (or a steward) made it, or its
     probability reaches the threshold without a hard conflict."""
-    if pairs.num_rows == 0:
-        return pa.array([], pa.bool_())
-    strong = pc.and_(
-        pc.greater_equal(pairs.column("match_probability"), threshold),
-        pc.invert(pc.fill_null(pairs.column("conflict"), False)),
-    )
-    return pc.or_(pc.is_valid(pairs.column("rule")), pc.fill_null(strong, False))
+    rules = pairs.column("rule").to_pylist()
+    probabilities = pairs.column("match_probability").to_pylist()
+    conflicts = pairs.column("conflict").to_pylist()
+    return pa.array(
+        [rule is not None or (p is not None and p >= threshold and not c)
+         for rule, p, c in zip(rules, probabilities, conflicts, strict=True)],
+        pa.bool_(),
+    )  # fmt: skip
 
 
 def gather(
@@ -152,12 +153,17 @@ def gather(
     ones."""
     old = source.records(written)
     n_written = len(set(written))
+    fields = {f for rule in rules for f in rule.fields}
+    fresh_columns = {f: fresh.column(f).to_pylist() for f in fields if f in fresh.column_names}
+    old_columns = {f: old.column(f).to_pylist() for f in fields if f in old.column_names}
     hot: list[pa.Table] = []
     holders: set[Key] = set()
     for k, rule in enumerate(rules):
-        new_keys = Counter(key for key, _ in _keys_of(fresh, rule))
-        old_keys = Counter(key for key, _ in _keys_of(old, rule))
-        values = dict(_keys_of(fresh, rule)) | dict(_keys_of(old, rule))
+        fresh_keys = _keys_of(fresh_columns, fresh.num_rows, rule)
+        old_keys_of = _keys_of(old_columns, old.num_rows, rule)
+        new_keys = Counter(key for key, _ in fresh_keys)
+        old_keys = Counter(key for key, _ in old_keys_of)
+        values = dict(fresh_keys) | dict(old_keys_of)
         hot_values = []
         # Enough holders to tell whether a key is hot before the write and after it.
         limit = max_block_size + 1 + n_written

@@ -21,9 +21,22 @@ import pyarrow as pa
 
 from c360.project.neighbourhood import Key
 
-__all__ = ["JOURNAL_FILE", "Journal", "JournalEntry"]
+__all__ = ["JOURNAL_FILE", "Journal", "JournalEntry", "waiting_writes"]
 
 JOURNAL_FILE = ".c360-journal.sqlite"
+
+
+def waiting_writes(root: Path) -> int:
+    """How many answered writes the project's journal holds unpublished (0 without one)."""
+    path = root / JOURNAL_FILE
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(path) as db:
+            row = db.execute("SELECT count(*) FROM writes").fetchone()
+    except sqlite3.Error:
+        return 0  # no journal table yet: nothing was journalled
+    return int(row[0]) if row else 0
 
 
 @dataclass(frozen=True)

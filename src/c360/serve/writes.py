@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,10 @@ __all__ = [
 
 # How long a read waits for the publish of a customer's write before it answers anyway.
 READ_WAIT_SECONDS = 30.0
+# Answered writes waiting for their publish, at most: past it, a write waits for room. The
+# publish keeps up with some 60 records a second on two cores; a longer queue would only
+# make the wait for a publish longer.
+MAX_WAITING = 500
 
 
 class UnknownSource(C360Error):
@@ -128,6 +133,7 @@ class _Waiting:
     entry: JournalEntry
     touched: frozenset[Token]
     customer_ids: frozenset[str]
+    answered: float = field(default_factory=time.monotonic)
 
 
 class Pending:
@@ -174,6 +180,13 @@ class Pending:
         with self._changed:
             return any(t in self.tokens for t in touched)
 
+    def wait_clear(self, touched: frozenset[Token]) -> None:
+        """Until no waiting write touches any of these."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self.failed or not any(t in self.tokens for t in touched)
+            )
+
     def batch(self, timeout: float) -> list[_Waiting]:
         """The writes waiting (in journal order), once there are some or `timeout` passed."""
         with self._changed:
@@ -187,6 +200,14 @@ class Pending:
             self._changed.wait_for(
                 lambda: self.failed or customer_id not in self.customers, timeout
             )
+
+    def room(self, most: int) -> bool:
+        """Until fewer than `most` writes wait; whether it had to wait."""
+        with self._changed:
+            if self.failed or len(self._waiting) < most:
+                return False
+            self._changed.wait_for(lambda: self.failed or len(self._waiting) < most)
+            return True
 
     def drain(self, timeout: float | None = None) -> bool:
         """Until every journalled write is published; False if `timeout` passed first."""
@@ -276,27 +297,43 @@ class Writer:
         if self.pending.failed:
             raise WritesPaused("answered writes could not be published (see the service's log)",
                                hint="restart the service: it publishes them first")  # fmt: skip
-        with self._resolving:
-            resolution = self._resolve(source, write)
-            if resolution is not None:
-                if resolution.unchanged:
-                    self.service.metrics.answers.labels(path="unchanged").inc()
-                    return self._answer(resolution, keys, None)
-                entry = self.journal.append(source.name, write.rows, write.deleted,
-                                            resolution.reserved, resolution.customers)  # fmt: skip
-                self.pending.add(_Waiting(entry, resolution.touched, resolution.customer_ids))
-                self.service.metrics.answers.labels(path="resolved").inc()
-                return self._answer(resolution, keys, None)
-            # Published before it is answered: after every write answered before it.
-            self.drain()
-            with self.service.write_lock:
-                result = self._write(source, write, keys)
-            self.service.metrics.answers.labels(path="published").inc()
-            return result
+        for _ in range(3):
+            with self._resolving:
+                if self.pending.room(MAX_WAITING):
+                    self.service.metrics.waits.labels(reason="full").inc()
+                resolution = self._resolve(source, write)
+                if resolution is None:
+                    break
+                if not self.pending.overlaps(resolution.touched):
+                    return self._journal(source, write, keys, resolution)
+            # It touches a write not yet published: resolved again once that is (the other
+            # writes go on meanwhile).
+            self.service.metrics.waits.labels(reason="overlap").inc()
+            self.pending.wait_clear(resolution.touched)
+        # Published before it is answered: after every write answered before it.
+        self.drain()
+        with self.service.write_lock:
+            result = self._write(source, write, keys)
+        self.service.metrics.answers.labels(path="published").inc()
+        return result
+
+    def _journal(
+        self, source: PeopleSource, write: SourceWrite, keys: list[str], resolution: Resolution
+    ) -> WriteResult:
+        """Answer a resolved write: on disk first, unless it changes nothing."""
+        if resolution.unchanged:
+            self.service.metrics.answers.labels(path="unchanged").inc()
+            return self._answer(resolution, keys, None)
+        entry = self.journal.append(source.name, write.rows, write.deleted,
+                                    resolution.reserved, resolution.customers)  # fmt: skip
+        self.pending.add(_Waiting(entry, resolution.touched, resolution.customer_ids))
+        self.service.metrics.waiting.set(len(self.pending))
+        self.service.metrics.answers.labels(path="resolved").inc()
+        return self._answer(resolution, keys, None)
 
     def _resolve(self, source: PeopleSource, write: SourceWrite) -> Resolution | None:
-        """The write resolved in memory, against a state no waiting write changes; None when
-        it must be published to be answered."""
+        """The write resolved in memory against one state of the match index; None when it
+        must be published to be answered."""
         resolver = self._current_resolver()
         if resolver is None:
             return None
@@ -307,11 +344,9 @@ class Writer:
             except Widen as widen:
                 log.info("write to %s published first: %s", source.name, widen.reason)
                 return None
-            if self.pending.overlaps(resolution.touched):
-                self.drain()  # resolved again against what the waiting writes published
-                continue
             if epoch == self._epoch and epoch % 2 == 0:
                 return resolution
+            self.service.metrics.waits.labels(reason="retry").inc()
         return None
 
     def _current_resolver(self) -> Resolver | None:
@@ -370,6 +405,11 @@ class Writer:
                 return
             self.journal.remove([w.entry.seq for w in batch])
             self.pending.remove(w.entry.seq for w in batch)
+            metrics = self.service.metrics
+            metrics.waiting.set(len(self.pending))
+            at = time.monotonic()
+            for w in batch:
+                metrics.publish_lag.observe(at - w.answered)
 
     def _publish(self, entries: Sequence[JournalEntry]) -> None:
         """Publish journalled writes with the IDs their answers gave, one run per source and
