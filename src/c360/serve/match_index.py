@@ -50,6 +50,7 @@ _BATCH = 50_000
 _PAIRS = ("source_l", "record_id_l", "source_r", "record_id_r", "match_weight",
           "match_probability", "rule", "conflict")  # fmt: skip
 ISSUED_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+_MMAP_BYTES = 1 << 34
 _MAX_VARIABLES = 400  # keys per IN list (two variables each, twice at most)
 
 
@@ -169,11 +170,23 @@ class MatchIndex:
         if self._db is None:
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA synchronous = NORMAL")
+            # Lookups read pages through a memory map: no system call per page.
+            db.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
             hexed = self._meta(db, "schema")
             assert hexed is not None
             self._schema = pa.ipc.read_schema(pa.py_buffer(bytes.fromhex(hexed)))
             self._db = db
         return self._db
+
+    def warm(self) -> None:
+        """Read the file once, so that the first lookups of each page do not wait for the disk
+        (a write's neighbourhood is anywhere in it)."""
+        try:
+            with self.path.open("rb") as fh:
+                while fh.read(8 << 20):
+                    pass
+        except OSError:
+            pass  # only slower lookups
 
     def close(self) -> None:
         if self._db is not None:

@@ -66,7 +66,11 @@ class Resolution:
     # split, retired.
     changes: list[dict[str, Any]] = field(default_factory=list)
     reserved: dict[Key, str] = field(default_factory=dict)  # new customer IDs, by record
-    touched: frozenset[Token] = frozenset()  # what the resolution read
+    # What the resolution read (the neighbourhood), and what its publish changes (the records
+    # and customers it re-clusters, the blocking keys it moves): a later write must not read
+    # what a waiting one changes, nor change what a waiting one read.
+    reads: frozenset[Token] = frozenset()
+    writes: frozenset[Token] = frozenset()
     customer_ids: frozenset[str] = frozenset()  # its customers, before and after
 
     @property
@@ -135,7 +139,7 @@ class Resolver:
             now = self.index.customers(written)
             return Resolution(
                 source, {k: now.get(k) for k in written}, existed, frozenset(),
-                touched=frozenset(("record", *k) for k in written),
+                reads=frozenset(("record", *k) for k in written),
                 customer_ids=frozenset(now.values()),
             )  # fmt: skip
         rule_fields = sorted({f for r in self.rules for f in r.fields})
@@ -206,18 +210,21 @@ class Resolver:
         fresh_ids = set(assignment.new_ids)
         reserved = {k: c for k, c in after.items() if c in fresh_ids}
         customers = {k: (None if k in gone else after.get(k, before.get(k))) for k in written}
-        touched: set[Token] = {("record", *k) for k in [*records, *changed]}
-        touched |= {("customer", c) for c in before.values()}
+        moved: set[Token] = set()
         for n, blocking in enumerate(self.rules):
             for r in [*fresh, *(old[c] for c in changed if c in old)]:
                 key = key_of(r.get(f) for f in blocking.fields)
                 if key is not None:
-                    touched.add(("key", str(n), key))
+                    moved.add(("key", str(n), key))
+        customer_ids = frozenset({*previous.values(), *after.values()})
+        reads = moved | {("record", *k) for k in [*records, *changed]}
+        reads |= {("customer", c) for c in before.values()}
+        writes = moved | {("record", *k) for k in [*keys, *changed]}
+        writes |= {("customer", c) for c in customer_ids}
         return Resolution(
             source, customers, existed, frozenset(changed),
             changes=_changes(assignment.new_ids, assignment.redirects), reserved=reserved,
-            touched=frozenset(touched),
-            customer_ids=frozenset({*previous.values(), *after.values()}),
+            reads=frozenset(reads), writes=frozenset(writes), customer_ids=customer_ids,
         )  # fmt: skip
 
     def _compare(

@@ -131,18 +131,30 @@ class _Reasons(SilentReporter):
 @dataclass(frozen=True)
 class _Waiting:
     entry: JournalEntry
-    touched: frozenset[Token]
+    reads: frozenset[Token]
+    writes: frozenset[Token]
     customer_ids: frozenset[str]
     answered: float = field(default_factory=time.monotonic)
 
 
+def _count(counts: dict[Any, int], items: Iterable[Any], step: int) -> None:
+    for item in items:
+        n = counts.get(item, 0) + step
+        if n:
+            counts[item] = n
+        else:
+            del counts[item]
+
+
 class Pending:
-    """The journalled writes not yet published: what they touched, and who waits for them."""
+    """The journalled writes not yet published: what they read and change, and who waits for
+    them."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self._waiting: dict[int, _Waiting] = {}
-        self.tokens: dict[Token, int] = {}
+        self.reads: dict[Token, int] = {}
+        self.writes: dict[Token, int] = {}
         self.customers: dict[str, int] = {}
         # Set when waiting writes cannot be published: nobody waits for them any more (they
         # stay journalled for the next start).
@@ -156,35 +168,33 @@ class Pending:
     def add(self, waiting: _Waiting) -> None:
         with self._changed:
             self._waiting[waiting.entry.seq] = waiting
-            for t in waiting.touched:
-                self.tokens[t] = self.tokens.get(t, 0) + 1
-            for c in waiting.customer_ids:
-                self.customers[c] = self.customers.get(c, 0) + 1
+            _count(self.reads, waiting.reads, 1)
+            _count(self.writes, waiting.writes, 1)
+            _count(self.customers, waiting.customer_ids, 1)
             self._changed.notify_all()
 
     def remove(self, seqs: Iterable[int]) -> None:
         with self._changed:
             for seq in seqs:
                 waiting = self._waiting.pop(seq)
-                for t in waiting.touched:
-                    self.tokens[t] -= 1
-                    if not self.tokens[t]:
-                        del self.tokens[t]
-                for c in waiting.customer_ids:
-                    self.customers[c] -= 1
-                    if not self.customers[c]:
-                        del self.customers[c]
+                _count(self.reads, waiting.reads, -1)
+                _count(self.writes, waiting.writes, -1)
+                _count(self.customers, waiting.customer_ids, -1)
             self._changed.notify_all()
 
-    def overlaps(self, touched: Iterable[Token]) -> bool:
-        with self._changed:
-            return any(t in self.tokens for t in touched)
+    def _overlap(self, reads: Iterable[Token], writes: Iterable[Token]) -> bool:
+        return any(t in self.writes for t in reads) or any(t in self.reads for t in writes)
 
-    def wait_clear(self, touched: frozenset[Token]) -> None:
-        """Until no waiting write touches any of these."""
+    def overlaps(self, resolution: Resolution) -> bool:
+        """Whether a resolution read what a waiting write changes, or changes what it read."""
+        with self._changed:
+            return self._overlap(resolution.reads, resolution.writes)
+
+    def wait_clear(self, resolution: Resolution) -> None:
+        """Until no waiting write overlaps this resolution."""
         with self._changed:
             self._changed.wait_for(
-                lambda: self.failed or not any(t in self.tokens for t in touched)
+                lambda: self.failed or not self._overlap(resolution.reads, resolution.writes)
             )
 
     def batch(self, timeout: float) -> list[_Waiting]:
@@ -304,12 +314,12 @@ class Writer:
                 resolution = self._resolve(source, write)
                 if resolution is None:
                     break
-                if not self.pending.overlaps(resolution.touched):
+                if not self.pending.overlaps(resolution):
                     return self._journal(source, write, keys, resolution)
             # It touches a write not yet published: resolved again once that is (the other
             # writes go on meanwhile).
             self.service.metrics.waits.labels(reason="overlap").inc()
-            self.pending.wait_clear(resolution.touched)
+            self.pending.wait_clear(resolution)
         # Published before it is answered: after every write answered before it.
         self.drain()
         with self.service.write_lock:
@@ -326,7 +336,9 @@ class Writer:
             return self._answer(resolution, keys, None)
         entry = self.journal.append(source.name, write.rows, write.deleted,
                                     resolution.reserved, resolution.customers)  # fmt: skip
-        self.pending.add(_Waiting(entry, resolution.touched, resolution.customer_ids))
+        self.pending.add(
+            _Waiting(entry, resolution.reads, resolution.writes, resolution.customer_ids)
+        )
         self.service.metrics.waiting.set(len(self.pending))
         self.service.metrics.answers.labels(path="resolved").inc()
         return self._answer(resolution, keys, None)
