@@ -31,7 +31,9 @@ unapplied, and all of them when the match index is unusable. `/metrics` counts w
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -80,6 +82,7 @@ READ_WAIT_SECONDS = 30.0
 # publish keeps up with some 60 records a second on two cores; a longer queue would only
 # make the wait for a publish longer.
 MAX_WAITING = 500
+_PUBLISH_NICENESS = 10
 
 
 class UnknownSource(C360Error):
@@ -401,6 +404,10 @@ class Writer:
     # --- publishing ---------------------------------------------------------------------------
 
     def _publish_loop(self) -> None:
+        # Publishing is background work: the operating system gives the threads answering
+        # requests the processor first (on Linux a thread has its own priority).
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _PUBLISH_NICENESS)
         while not self._stop.is_set():
             batch = self.pending.batch(timeout=0.5)
             if not batch:
