@@ -37,8 +37,10 @@ def serve(
 ) -> None:
     """Serve the project's customer 360 over HTTP, behind API keys: the 360 view, search,
     explain, the change feed, and writes of source records and events resolved with the last
-    run's model. The service owns the project's store while it runs: other commands on the
-    project say so until it stops."""
+    run's model. A write is answered once resolved in memory and journalled, and published a
+    moment later; stopping the service (Ctrl-C) publishes every write it answered first. The
+    service owns the project's store while it runs: other commands on the project say so
+    until it stops."""
     import uvicorn
 
     from c360.serve.app import create_app

@@ -182,10 +182,11 @@ class Resolver:
 
         # 3-4. Pairs: the changed records' candidates compared, the rest as stored.
         pairs = self._compare(order, records, dirty, hood)
+        compared = set(dirty)
         for row in hood.pairs.to_pylist():
             a = rid.get((row["source_l"], row["record_id_l"]))
             b = rid.get((row["source_r"], row["record_id_r"]))
-            if a is None or b is None or a in set(dirty) or b in set(dirty):
+            if a is None or b is None or a in compared or b in compared:
                 continue
             rule = self.rule_names.index(row["rule"]) if row["rule"] in self.rule_names else None
             pairs[(min(a, b), max(a, b))] = _Pair(rule, float(row["match_probability"]),

@@ -254,8 +254,16 @@ class Writer:
         left = self.journal.entries()
         if left:
             log.info("publishing %d journalled writes kept from before", len(left))
-            with self.service.write_lock:
-                self._publish(left)
+            try:
+                with self.service.write_lock:
+                    self._publish(left)
+            except C360Error as e:
+                raise StoreError(
+                    f"{len(left)} writes answered before the service stopped cannot be published:"
+                    f" {e}",
+                    hint="put back the matching settings they were answered with and serve once"
+                    " (that publishes them); change the settings after",
+                ) from e
             self.journal.remove([e.seq for e in left])
         self._publisher = threading.Thread(target=self._publish_loop, name="c360-publish",
                                            daemon=True)  # fmt: skip
@@ -366,7 +374,7 @@ class Writer:
 
     def _current_resolver(self) -> Resolver | None:
         """The resolver for the store's model, while the match index is usable and no steward
-        decision waits to be applied by a run over the store."""
+        decision waits to be applied by a run over the store (called under `_resolving`)."""
         service = self.service
         index: MatchIndex | None = service.match_index
         if index is None or not index.usable:
@@ -385,9 +393,10 @@ class Writer:
 
     def _known(self, source: str, record_id: str) -> bool:
         """Whether the store holds a record (looked up without waiting for a publish)."""
-        resolver = self._current_resolver()
-        if resolver is not None:
-            return bool(resolver.index.customers([(source, record_id)]))
+        with self._resolving:  # the resolver's connection serves one thread at a time
+            resolver = self._current_resolver()
+            if resolver is not None:
+                return bool(resolver.index.customers([(source, record_id)]))
         with self.service.write_lock:
             return bool(self._customers_of(source, [record_id]))
 
