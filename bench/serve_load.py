@@ -208,7 +208,8 @@ def main() -> None:
         "publishing_runs": _counter(metrics, "c360_writes_total", "scope"),
         "revised": _counter(metrics, "c360_write_answers_revised_total", None),
         "waits": _counter(metrics, "c360_write_waits_total", "reason"),
-        "publish_lag": _lag(metrics)}}  # fmt: skip
+        "publish_lag": _lag(metrics, "c360_write_publish_seconds"),
+        "resolve_time": _lag(metrics, "c360_write_resolve_seconds")}}  # fmt: skip
     print(json.dumps(result, indent=2))
     out = REPO / "bench" / "out" / "serve-load.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -292,18 +293,15 @@ def _counter(metrics: str, name: str, label: str | None) -> dict[str, int] | int
     return {m.group(1): int(float(m.group(2))) for m in re.finditer(pattern, metrics, re.M)}
 
 
-def _lag(metrics: str) -> dict[str, float]:
-    """Mean and bucketed answer → publish lag (seconds) from the service's histogram."""
-    count = re.search(r"^c360_write_publish_seconds_count ([\d.e+]+)$", metrics, re.M)
-    total = re.search(r"^c360_write_publish_seconds_sum ([\d.e+]+)$", metrics, re.M)
+def _lag(metrics: str, name: str) -> dict[str, object]:
+    """Count, mean (seconds) and cumulative buckets of one of the service's histograms."""
+    count = re.search(rf"^{name}_count ([\d.e+]+)$", metrics, re.M)
+    total = re.search(rf"^{name}_sum ([\d.e+]+)$", metrics, re.M)
     n = float(count.group(1)) if count else 0.0
     buckets = {m.group(1): int(float(m.group(2))) for m in re.finditer(
-        r'^c360_write_publish_seconds_bucket\{le="([^"]+)"\} ([\d.e+]+)$', metrics, re.M)}  # fmt: skip
-    return {
-        "writes": n,
-        "mean_s": round(float(total.group(1)) / n, 2) if total and n else 0.0,
-        "buckets": buckets,
-    }  # type: ignore[dict-item]
+        rf'^{name}_bucket\{{le="([^"]+)"\}} ([\d.e+]+)$', metrics, re.M)}  # fmt: skip
+    mean = round(float(total.group(1)) / n, 4) if total and n else 0.0
+    return {"count": n, "mean_s": mean, "buckets": buckets}
 
 
 if __name__ == "__main__":

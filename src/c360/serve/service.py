@@ -71,6 +71,10 @@ class Metrics:
             "c360_write_publish_seconds", "From a write's answer to its publish.",
             buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 120), registry=r,
         )  # fmt: skip
+        self.resolve_time = Histogram(
+            "c360_write_resolve_seconds", "Time to resolve a write in memory.",
+            buckets=(0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25), registry=r,
+        )  # fmt: skip
         self.waits = Counter(
             "c360_write_waits", "Writes that waited before their answer, by why: a write they"
             " touch was not published yet (overlap), a publish changed the match index while"

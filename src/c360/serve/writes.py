@@ -362,8 +362,10 @@ class Writer:
             return None
         for _ in range(3):
             epoch = self._epoch
+            started = time.perf_counter()
             try:
                 resolution = resolver.resolve(source.name, write.rows, write.deleted)
+                self.service.metrics.resolve_time.observe(time.perf_counter() - started)
             except Widen as widen:
                 log.info("write to %s published first: %s", source.name, widen.reason)
                 return None
