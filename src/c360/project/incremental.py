@@ -29,20 +29,18 @@ The result is the customers a full run with the same model would give (tested). 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
-from c360.engines import create_engine
 from c360.engines.base import Engine
 from c360.model import FieldKind
 from c360.pipeline import JobSpec, prepare_job, score_pairs
 from c360.progress import timed
 from c360.project.events import CACHE_DIR, retie_moved_events
-from c360.project.identity import Redirect, assign_customer_ids
+from c360.project.identity import assign_customer_ids
 from c360.project.neighbourhood import Neighbourhood, Widen
 from c360.project.sources import people_spec, source_ids
 from c360.project.state import (
@@ -70,7 +68,13 @@ from c360.project.steps import (
     quarantine_table,
     redirects_table,
 )
-from c360.project.write_scope import shared_values, write_state, written_ids
+from c360.project.write_scope import (
+    broken_promises,
+    engine_for,
+    shared_values,
+    write_state,
+    written_ids,
+)
 from c360.resolve.configure import auto_conflicts, complete_config
 from c360.sources.files import LoadedSource, SourceSpec
 from c360.store import RunRecord
@@ -197,7 +201,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
                     model=model, known=known, plans=partial,
                     # a write's few values cost less to standardise than to look up in the cache
                     cache_dir=root / CACHE_DIR if writes is None else None),
-            reporter, _engine_for(writes),
+            reporter, engine_for(writes),
         )  # fmt: skip
         timings |= job.timings
         engine, loaded = job.engine, job.sources
@@ -215,7 +219,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
             reporter.event(FullRunNeeded("the sources hold fields they did not before"))
             return None
     else:
-        engine = _engine_for(writes)
+        engine = engine_for(writes)
     if ctx.pause:
         ctx.pause("prepared")
 
@@ -289,7 +293,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
         )  # fmt: skip
         customer_ids = [assignment.customer_of[label] for label in labels.tolist()]
         engine.set_customers_delta(affected, customer_ids)
-        redirects = assignment.redirects + _broken_promises(
+        redirects = assignment.redirects + broken_promises(
             ctx.reserved or {}, dict(zip(keys, customer_ids, strict=True))
         )
 
@@ -448,25 +452,6 @@ def _nothing_changed(ctx: RunContext, started: datetime) -> RunSummary:
         model_reused=True,
         unchanged=[s.name for s in [*ctx.config.people, *ctx.config.events]],
     )
-
-
-def _engine_for(writes: Mapping[str, Any] | None) -> Engine:
-    """A write's run is small: one thread, leaving the other cores to the requests a service
-    answers meanwhile."""
-    return create_engine() if writes is None else create_engine(threads=1)
-
-
-def _broken_promises(
-    reserved: Mapping[tuple[str, str], str], customer_of: Mapping[tuple[str, str], str]
-) -> list[Redirect]:
-    """An ID a write's answer promised but this run did not issue (its record ended in another
-    customer) still resolves: to that customer, as a merge."""
-    issued = set(customer_of.values())
-    out: dict[str, Redirect] = {}
-    for key, promised in sorted(reserved.items()):
-        if promised not in issued and promised not in out and key in customer_of:
-            out[promised] = Redirect(promised, customer_of[key], "merge")
-    return list(out.values())
 
 
 def _concat_keys(a: pa.Table, b: pa.Table) -> pa.Table:

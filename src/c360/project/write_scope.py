@@ -8,12 +8,15 @@ back only the write's neighbourhood instead of the whole store (see `neighbourho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from c360.engines import create_engine
 from c360.engines.base import BlockingRule, Engine, GoldenField
+from c360.project.identity import Redirect
 from c360.project.neighbourhood import (
     Key,
     Neighbourhood,
@@ -27,6 +30,8 @@ from c360.sources.files import LoadedSource
 from c360.store import Store
 
 __all__ = [
+    "broken_promises",
+    "engine_for",
     "fresh_records",
     "frozen_tf",
     "seen_after_write",
@@ -162,3 +167,22 @@ def write_state(
                                      [i for n, i in fresh_keys if n == name], last_row)  # fmt: skip
         engine.set_seen(s.table, ids, rows)
     return previous, frozen_tf(store, fresh, tf_fields), hood
+
+
+def engine_for(writes: Mapping[str, Any] | None) -> Engine:
+    """A write's run is small: one thread, leaving the other cores to the requests a service
+    answers meanwhile."""
+    return create_engine() if writes is None else create_engine(threads=1)
+
+
+def broken_promises(
+    reserved: Mapping[tuple[str, str], str], customer_of: Mapping[tuple[str, str], str]
+) -> list[Redirect]:
+    """An ID a write's answer promised but this run did not issue (its record ended in another
+    customer) still resolves: to that customer, as a merge."""
+    issued = set(customer_of.values())
+    out: dict[str, Redirect] = {}
+    for key, promised in sorted(reserved.items()):
+        if promised not in issued and promised not in out and key in customer_of:
+            out[promised] = Redirect(promised, customer_of[key], "merge")
+    return list(out.values())

@@ -178,16 +178,6 @@ class MatchIndex:
             self._db = db
         return self._db
 
-    def warm(self) -> None:
-        """Read the file once, so that the first lookups of each page do not wait for the disk
-        (a write's neighbourhood is anywhere in it)."""
-        try:
-            with self.path.open("rb") as fh:
-                while fh.read(8 << 20):
-                    pass
-        except OSError:
-            pass  # only slower lookups
-
     def close(self) -> None:
         if self._db is not None:
             self._db.close()

@@ -128,10 +128,6 @@ class Service:
                 self.match_index.build(
                     self.store, _labelled(progress, "Indexing records for real-time matching")
                 )
-            if self.match_index is not None:
-                threading.Thread(
-                    target=self.match_index.warm, name="c360-warm", daemon=True
-                ).start()
             self.writer.start()
         except BaseException:
             self._stack.close()  # the lock and the store are let go of a service that failed

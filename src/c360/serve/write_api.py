@@ -10,16 +10,10 @@ from starlette.exceptions import HTTPException
 
 from c360.errors import C360Error, StoreError
 from c360.serve.keys import Principal
+from c360.serve.outcomes import NeedsRun, UnknownSource, WriteRefused, WriteResult, WritesPaused
+from c360.serve.posted_events import post_events
 from c360.serve.problems import PROBLEM_RESPONSES, user_detail
 from c360.serve.service import require, service_of
-from c360.serve.writes import (
-    NeedsRun,
-    UnknownSource,
-    WriteRefused,
-    WriteResult,
-    WritesPaused,
-    post_events,
-)
 
 __all__ = ["router"]
 
