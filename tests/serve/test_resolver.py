@@ -30,6 +30,13 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _copy(company: Path, tmp_path: Path) -> Path:
+    """A copy of the served company for a test that writes to it."""
+    root = tmp_path / "acme"
+    shutil.copytree(company, root, ignore=shutil.ignore_patterns(".c360*"))
+    return root
+
+
 def _paths(service: Service) -> dict[str, float]:
     return {
         s.labels["path"]: s.value
@@ -42,8 +49,7 @@ def _paths(service: Service) -> dict[str, float]:
 def test_answers_are_what_the_run_publishes(company: Path, tmp_path: Path) -> None:
     """Known people under new ids, changed emails and phones, and deletes, from every source:
     each answer names the customer the publish gives, IDs issued by answers included."""
-    root = tmp_path / "acme"
-    shutil.copytree(company, root, ignore=shutil.ignore_patterns(".c360*"))
+    root = _copy(company, tmp_path)
     rows = _people_rows(root)
     random.Random(4).shuffle(rows)
     service = Service(root)
@@ -88,8 +94,7 @@ def _no_id(root: Path, source: str) -> dict[str, str | None]:
 def test_records_built_in_memory_are_the_records_the_run_stores(
     company: Path, tmp_path: Path
 ) -> None:
-    root = tmp_path / "acme"
-    shutil.copytree(company, root, ignore=shutil.ignore_patterns(".c360*"))
+    root = _copy(company, tmp_path)
     rows = _people_rows(root)[::7][:25]
     service = Service(root)
     try:
@@ -115,8 +120,7 @@ def test_records_built_in_memory_are_the_records_the_run_stores(
 
 
 def test_answered_writes_survive_a_stop_before_their_publish(company: Path, tmp_path: Path) -> None:
-    root = tmp_path / "acme"
-    shutil.copytree(company, root, ignore=shutil.ignore_patterns(".c360*"))
+    root = _copy(company, tmp_path)
     source, _, row = _people_rows(root)[3]
     service = Service(root)
     try:
@@ -161,8 +165,7 @@ def test_answered_writes_survive_a_stop_before_their_publish(company: Path, tmp_
 def test_an_answer_the_publish_revises_still_resolves(company: Path, tmp_path: Path) -> None:
     """Were an answer ever wrong, the publish wins, is counted, and the ID it promised still
     resolves (invariant 2): to the customer the record went to."""
-    root = tmp_path / "acme"
-    shutil.copytree(company, root, ignore=shutil.ignore_patterns(".c360*"))
+    root = _copy(company, tmp_path)
     source, record_id, row = _people_rows(root)[5]
     service = Service(root)
     try:

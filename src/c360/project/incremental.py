@@ -58,14 +58,18 @@ from c360.project.state import (
 from c360.project.steps import (
     MAX_SHARING,
     cluster_affected,
+    concat_keys,
     contact_kinds,
     customers_table,
     decided_pairs,
     golden_fields,
+    ids_table,
     job_config,
+    key_table,
     plans_from_json,
     plans_to_json,
     quarantine_table,
+    record_keys,
     redirects_table,
 )
 from c360.project.write_scope import (
@@ -109,32 +113,6 @@ def _changed(ctx: RunContext, name: str) -> bool:
     assert ctx.last is not None
     state = ctx.files.get(name)
     return state is None or state != ctx.last.metrics["files"].get(name)
-
-
-def _keys(engine_records: pa.Table, names: list[str]) -> list[tuple[str, str]]:
-    return [
-        (names[s], r)
-        for s, r in zip(
-            engine_records.column("_src").to_pylist(),
-            engine_records.column("_id").to_pylist(),
-            strict=True,
-        )
-    ]
-
-
-def _key_table(
-    keys: list[tuple[str, str]], left: str = "source", right: str = "record_id"
-) -> pa.Table:
-    return pa.table(
-        {
-            left: pa.array([k[0] for k in keys], pa.string()),
-            right: pa.array([k[1] for k in keys], pa.string()),
-        }
-    )
-
-
-def _ids_table(ids: set[str]) -> pa.Table:
-    return pa.table({"customer_id": pa.array(sorted(ids), pa.string())})
 
 
 def run_incremental(ctx: RunContext) -> RunSummary | None:
@@ -281,12 +259,12 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
         ctx.pause("clustered")
 
     with timed(timings, "identify"), reporter.step("Assigning customer IDs"):
-        keys = _keys(engine.records(affected.tolist(), []), names)
+        keys = record_keys(engine.records(affected.tolist(), []), names)
         gone = list(zip(deleted.column("source").to_pylist(),
                         deleted.column("record_id").to_pylist(), strict=True))  # fmt: skip
-        previous_links = links_of(store.matching("links", _key_table(keys + gone)))
+        previous_links = links_of(store.matching("links", key_table(keys + gone)))
         old_ids = set(previous_links.values())
-        issued, last_changed = customer_times(store.matching("customers", _ids_table(old_ids)))
+        issued, last_changed = customer_times(store.matching("customers", ids_table(old_ids)))
         assignment = assign_customer_ids(
             dict(zip(keys, labels.tolist(), strict=True)), previous_links, issued,
             reserved=ctx.reserved,
@@ -332,15 +310,15 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
             f for f in engine.record_columns() if not f.startswith("_") and not f.endswith("__tf")
         ]
         changed_keys = engine.flagged_keys("_changed")
-        dirty_keys = _concat_keys(engine.flagged_keys("_dirty"), deleted)
+        dirty_keys = concat_keys(engine.flagged_keys("_dirty"), deleted)
         deletes = [
-            ("records", _concat_keys(changed_keys, deleted)),
-            ("match_records", _concat_keys(engine.flagged_keys("_rewrite"), deleted)
+            ("records", concat_keys(changed_keys, deleted)),
+            ("match_records", concat_keys(engine.flagged_keys("_rewrite"), deleted)
              .rename_columns(["source", "_id"])),
-            ("links", _key_table(keys + gone)),
-            ("customers", _ids_table(old_ids | set(customer_ids))),
-            ("golden", _ids_table(stale)),
-            ("contact_points", _ids_table(stale)),
+            ("links", key_table(keys + gone)),
+            ("customers", ids_table(old_ids | set(customer_ids))),
+            ("golden", ids_table(stale)),
+            ("contact_points", ids_table(stale)),
             ("pairs", dirty_keys.rename_columns(["source_l", "record_id_l"])),
             ("pairs", dirty_keys.rename_columns(["source_r", "record_id_r"])),
             ("events", pa.table({"source": pa.array(sorted(events_reread), pa.string())})),
@@ -452,10 +430,6 @@ def _nothing_changed(ctx: RunContext, started: datetime) -> RunSummary:
         model_reused=True,
         unchanged=[s.name for s in [*ctx.config.people, *ctx.config.events]],
     )
-
-
-def _concat_keys(a: pa.Table, b: pa.Table) -> pa.Table:
-    return pa.concat_tables([a.cast(b.schema), b])
 
 
 def _mappings_of(loaded: list[LoadedSource], mappings: dict[str, Any]) -> dict[str, Any]:

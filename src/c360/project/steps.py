@@ -27,16 +27,20 @@ from c360.store import Decision
 __all__ = [
     "MAX_SHARING",
     "cluster_affected",
+    "concat_keys",
     "contact_kinds",
     "customers_table",
     "decided_pairs",
     "file_states",
     "fingerprint",
     "golden_fields",
+    "ids_table",
     "job_config",
+    "key_table",
     "plans_from_json",
     "plans_to_json",
     "quarantine_table",
+    "record_keys",
     "redirects_table",
     "sources_fingerprint",
 ]
@@ -265,3 +269,37 @@ def cluster_affected(
     )
     labels: npt.NDArray[np.int64] = affected[cluster_of]
     return labels
+
+
+def record_keys(engine_records: pa.Table, names: list[str]) -> list[tuple[str, str]]:
+    """(source, record id) of engine records (`_src` indexes `names`)."""
+    return [
+        (names[s], r)
+        for s, r in zip(
+            engine_records.column("_src").to_pylist(),
+            engine_records.column("_id").to_pylist(),
+            strict=True,
+        )
+    ]
+
+
+def key_table(
+    keys: list[tuple[str, str]], left: str = "source", right: str = "record_id"
+) -> pa.Table:
+    """(source, record id) keys as a two-column table, for store lookups and deletes."""
+    return pa.table(
+        {
+            left: pa.array([k[0] for k in keys], pa.string()),
+            right: pa.array([k[1] for k in keys], pa.string()),
+        }
+    )
+
+
+def ids_table(ids: set[str]) -> pa.Table:
+    """Customer IDs as a `customer_id` table, sorted."""
+    return pa.table({"customer_id": pa.array(sorted(ids), pa.string())})
+
+
+def concat_keys(a: pa.Table, b: pa.Table) -> pa.Table:
+    """Two key tables as one, in the second's schema."""
+    return pa.concat_tables([a.cast(b.schema), b])

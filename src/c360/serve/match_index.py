@@ -119,28 +119,24 @@ class MatchIndex:
             db.execute("CREATE TABLE links (source TEXT, id TEXT, customer_id TEXT)")
             db.execute(f"CREATE TABLE pairs ({', '.join(_PAIRS)})")
             db.execute("CREATE TABLE customers (customer_id TEXT PRIMARY KEY, created_at TEXT)")
+            copies: list[tuple[str, Callable[[pa.RecordBatch], object]]] = [
+                ("SELECT * FROM match_records",
+                 lambda b: self._insert_records(db, pa.Table.from_batches([b]))),
+                ("SELECT source, record_id, customer_id FROM links",
+                 lambda b: db.executemany("INSERT INTO links VALUES (?, ?, ?)", _rows(b))),
+                (f"SELECT {', '.join(_PAIRS)} FROM pairs",
+                 lambda b: db.executemany(
+                     f"INSERT INTO pairs VALUES ({', '.join('?' * len(_PAIRS))})", _rows(b))),
+                ("SELECT customer_id, created_at FROM customers",
+                 lambda b: db.executemany("INSERT INTO customers VALUES (?, ?)", _issued(b))),
+            ]  # fmt: skip
             done = 0
-            for batch in store.stream("SELECT * FROM match_records", _BATCH):
-                self._insert_records(db, pa.Table.from_batches([batch]))
-                done += batch.num_rows
-                if progress is not None:
-                    progress(done, total)
-            for batch in store.stream("SELECT source, record_id, customer_id FROM links", _BATCH):
-                db.executemany("INSERT INTO links VALUES (?, ?, ?)", _rows(batch))
-                done += batch.num_rows
-                if progress is not None:
-                    progress(done, total)
-            for batch in store.stream(f"SELECT {', '.join(_PAIRS)} FROM pairs", _BATCH):
-                db.executemany(f"INSERT INTO pairs VALUES ({', '.join('?' * len(_PAIRS))})",
-                               _rows(batch))  # fmt: skip
-                done += batch.num_rows
-                if progress is not None:
-                    progress(done, total)
-            for batch in store.stream("SELECT customer_id, created_at FROM customers", _BATCH):
-                db.executemany("INSERT INTO customers VALUES (?, ?)", _issued(batch))
-                done += batch.num_rows
-                if progress is not None:
-                    progress(done, total)
+            for sql, insert in copies:
+                for batch in store.stream(sql, _BATCH):
+                    insert(batch)
+                    done += batch.num_rows
+                    if progress is not None:
+                        progress(done, total)
             db.execute("CREATE UNIQUE INDEX records_key ON records (source, _id)")
             db.execute("CREATE INDEX records_row ON records (source, _row)")
             db.execute("CREATE INDEX keys_key ON keys (rule, key)")
