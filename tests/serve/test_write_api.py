@@ -15,6 +15,7 @@ from c360.demo import generate_company
 from c360.progress import SilentReporter
 from c360.project.config import load_project
 from c360.project.run import run_project
+from c360.serve.journal import waiting_writes
 from tests.serve.conftest import Served, serve_project
 
 EMILY_AGAIN = {"first_name": "Emily", "last_name": "Davis", "email": "e.davis@other.example",
@@ -211,6 +212,21 @@ def test_posted_events_are_tied_like_a_runs(tmp_path: Path) -> None:
             unknown.status_code == 404
             and "event sources: orders, cases" in unknown.json()["detail"]
         )
+
+
+def test_writes_are_refused_when_the_sources_changed_since_the_last_run(tmp_path: Path) -> None:
+    """A write answered now must be publishable by an incremental run: not after a change to
+    the sources, which needs `c360 run` first."""
+    from tests.project.conftest import write_project
+
+    root = write_project(tmp_path / "acme")
+    run_project(root, SilentReporter())
+    config = root / "c360.yaml"
+    config.write_text(config.read_text().replace("department: commerce", "department: online"))
+    for s in serve_project(root):
+        r = _put(s, "shop", "s40", {"name": "Ann Lee", "email": "ann.lee@mail.example"})
+        assert r.status_code == 409 and "sources" in r.json()["detail"], r.text
+        assert waiting_writes(root) == 0  # nothing answered, nothing kept
 
 
 def test_a_project_never_run_is_served_but_refuses_writes(tmp_path: Path) -> None:

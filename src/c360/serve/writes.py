@@ -43,8 +43,8 @@ from c360.errors import C360Error, StoreError
 from c360.project.config import PeopleSource
 from c360.project.neighbourhood import Widen
 from c360.project.run import matching_fingerprint
-from c360.project.state import SourceWrite, decisions_print
-from c360.project.steps import plans_from_json
+from c360.project.state import STATE_VERSION, SourceWrite, decisions_print
+from c360.project.steps import plans_from_json, sources_fingerprint
 from c360.serve.journal import Journal
 from c360.serve.match_index import MatchIndex
 from c360.serve.outcomes import NeedsRun, UnknownSource, WriteRefused, WriteResult, WritesPaused
@@ -290,4 +290,12 @@ class Writer(PublishMethods):
             raise NeedsRun("no published run yet", hint="run `c360 run` once before writing")
         if last.fingerprint != matching_fingerprint(self.service.config):
             raise NeedsRun("the matching settings changed since the last run",
+                           hint="stop the service, `c360 run`, and serve again")  # fmt: skip
+        # What an incremental run needs besides (`run_incremental`): a write answered now must
+        # be publishable by one.
+        if last.metrics.get("state_version") != STATE_VERSION or last.metrics.get(
+            "sources_print"
+        ) != sources_fingerprint(self.service.config):
+            raise NeedsRun("the sources, their mappings or the golden-record rules changed since"
+                           " the last run",
                            hint="stop the service, `c360 run`, and serve again")  # fmt: skip
