@@ -185,7 +185,7 @@ class Writer(PublishMethods):
         """Answer a resolved write: on disk first, unless it changes nothing."""
         if resolution.unchanged:
             self.service.metrics.answers.labels(path="unchanged").inc()
-            return self._answer(resolution, keys, None)
+            return self._answer(resolution, keys)
         entry = self.journal.append(source.name, write.rows, write.deleted,
                                     resolution.reserved, resolution.customers)  # fmt: skip
         self.pending.add(
@@ -193,7 +193,7 @@ class Writer(PublishMethods):
         )
         self.service.metrics.waiting.set(len(self.pending))
         self.service.metrics.answers.labels(path="resolved").inc()
-        return self._answer(resolution, keys, None)
+        return self._answer(resolution, keys)
 
     def _resolve(self, source: PeopleSource, write: SourceWrite) -> Resolution | None:
         """The write resolved in memory against one state of the match index; None when it
@@ -243,10 +243,11 @@ class Writer(PublishMethods):
         with self.service.write_lock:
             return bool(self._customers_of(source, [record_id]))
 
-    def _answer(self, resolution: Resolution, keys: list[str], run_id: str | None) -> WriteResult:
+    def _answer(self, resolution: Resolution, keys: list[str]) -> WriteResult:
+        """The answer to a write resolved in memory (its publish follows: no run yet)."""
         source = resolution.source
         return WriteResult(
-            run_id,
+            None,
             [(source, k, resolution.customers.get((source, k))) for k in keys],
             [{"seq": None, "changed_at": None, "run_id": None, **c} for c in resolution.changes],
             unchanged=resolution.unchanged,
