@@ -147,11 +147,13 @@ def gather(
     fresh: pa.Table,
     written: Sequence[Key],
     sources: Sequence[str],
+    old: pa.Table | None = None,
 ) -> Neighbourhood:
     """The neighbourhood of a write to `sources`: `fresh` holds the new versions of the records
     that changed (standardised, with the rules' fields), `written` names those and the deleted
-    ones."""
-    old = source.records(written)
+    ones; `old`, when the caller has looked them up already, their stored versions."""
+    if old is None:
+        old = source.records(written)
     n_written = len(set(written))
     fields = {f for rule in rules for f in rule.fields}
     fresh_columns = {f: fresh.column(f).to_pylist() for f in fields if f in fresh.column_names}

@@ -126,9 +126,8 @@ class Resolver:
         `deleted` ids removed. `Widen` when the write reaches beyond its neighbourhood."""
         fresh_all = self.live[source].build(rows, f"{source} (API)")
         written = [(source, str(r["_id"])) for r in fresh_all] + [(source, i) for i in deleted]
-        old = {
-            (str(r["source"]), str(r["_id"])): r for r in self.index.records(written).to_pylist()
-        }
+        stored = self.index.records(written)
+        old = {(str(r["source"]), str(r["_id"])): r for r in stored.to_pylist()}
         fresh = [
             r for r in fresh_all if old.get((source, str(r["_id"])), {}).get("_hash") != r["_hash"]
         ]
@@ -146,8 +145,11 @@ class Resolver:
         fresh_table = pa.table(
             {f: pa.array([r.get(f) for r in fresh], pa.string()) for f in rule_fields}
         )
+        # The stored versions of the changed records, looked up once (above).
+        wanted = set(changed)
+        mask = [k in wanted for k in old]
         hood = gather(self.index, self.rules, self.cap, self.threshold, fresh_table, changed,
-                      [source])  # fmt: skip
+                      [source], old=stored.filter(pa.array(mask, pa.bool_())))  # fmt: skip
         return self._resolve(source, hood, fresh, old, changed, gone, written, existed)
 
     def _resolve(
