@@ -24,6 +24,7 @@ from c360.project.neighbourhood import Key
 __all__ = ["JOURNAL_FILE", "Journal", "JournalEntry", "waiting_writes"]
 
 JOURNAL_FILE = ".c360-journal.sqlite"
+_CHUNK = 500  # seqs per DELETE
 
 
 def waiting_writes(root: Path) -> int:
@@ -57,11 +58,16 @@ class Journal:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
+        # Appends never copy the log back into the file (an append would wait for it);
+        # `remove` does, from the publishing thread, on a connection of its own.
+        self._db.execute("PRAGMA wal_autocheckpoint = 0")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS writes (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
             " source TEXT NOT NULL, rows TEXT NOT NULL, deleted TEXT NOT NULL,"
             " reserved TEXT NOT NULL, customers TEXT NOT NULL, written_at TEXT NOT NULL)"
         )
+        self._checkpoints = sqlite3.connect(self.path, check_same_thread=False,
+                                            isolation_level=None)  # fmt: skip
 
     def append(
         self,
@@ -109,10 +115,24 @@ class Journal:
         return out
 
     def remove(self, seqs: list[int]) -> None:
-        """Forget writes that are published."""
+        """Forget writes that are published: one transaction (one sync to disk), then the
+        write-ahead log copied back into the file outside the lock, so that no append pays
+        for it."""
         with self._lock:
-            self._db.executemany("DELETE FROM writes WHERE seq = ?", [[s] for s in seqs])
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for part in range(0, len(seqs), _CHUNK):
+                    chunk = seqs[part : part + _CHUNK]
+                    marks = ", ".join("?" * len(chunk))
+                    self._db.execute(f"DELETE FROM writes WHERE seq IN ({marks})", chunk)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        # A passive checkpoint waits for no one and makes no one wait.
+        self._checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
         with self._lock:
+            self._checkpoints.close()
             self._db.close()
