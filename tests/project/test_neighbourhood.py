@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -14,8 +15,6 @@ from c360.project.neighbourhood import Key, Widen, gather, key_of, sharing_after
 
 EMAIL = BlockingRule(("email",))
 RULES = [EMAIL]
-PAIR_COLUMNS = ("source_l", "record_id_l", "source_r", "record_id_r", "match_weight",
-                "match_probability", "rule", "conflict")  # fmt: skip
 
 
 class FakeStore:
@@ -29,14 +28,14 @@ class FakeStore:
     ) -> None:
         self.emails, self.customer_of, self._pairs = emails, customers, pairs
 
-    def records(self, keys: Sequence[Key]) -> pa.Table:
+    def record_schema(self) -> pa.Schema:
+        return pa.schema([("source", pa.string()), ("_id", pa.string()), ("_row", pa.int64()),
+                          ("email", pa.string())])  # fmt: skip
+
+    def records(self, keys: Sequence[Key]) -> list[dict[str, Any]]:
         found = sorted(k for k in set(keys) if k in self.emails)
-        return pa.table({
-            "source": pa.array([k[0] for k in found], pa.string()),
-            "_id": pa.array([k[1] for k in found], pa.string()),
-            "_row": pa.array([int(k[1][1:]) for k in found], pa.int64()),
-            "email": pa.array([self.emails[k] for k in found], pa.string()),
-        })  # fmt: skip
+        return [{"source": k[0], "_id": k[1], "_row": int(k[1][1:]), "email": self.emails[k]}
+                for k in found]  # fmt: skip
 
     def key_holders(self, rule: int, keys: Sequence[str], limit: int) -> dict[str, list[Key]]:
         values = {key: json.loads(key)[0] for key in keys}
@@ -49,17 +48,14 @@ class FakeStore:
     def members(self, customers: Sequence[str]) -> dict[Key, str]:
         return {k: c for k, c in self.customer_of.items() if c in customers}
 
-    def pairs(self, keys: Sequence[Key]) -> pa.Table:
-        rows = [p for p in self._pairs if p[0] in keys or p[1] in keys]
-        return pa.table({
-            "source_l": [p[0][0] for p in rows], "record_id_l": [p[0][1] for p in rows],
-            "source_r": [p[1][0] for p in rows], "record_id_r": [p[1][1] for p in rows],
-            "match_weight": pa.array([0.0 for _ in rows], pa.float64()),
-            "match_probability": pa.array([p[2] for p in rows], pa.float64()),
-            "rule": pa.array([p[3] for p in rows], pa.string()),
-            "conflict": pa.array([p[4] for p in rows], pa.bool_()),
-        }, schema=pa.schema([(c, pa.float64() if c.startswith("match") else pa.bool_()
-                              if c == "conflict" else pa.string()) for c in PAIR_COLUMNS]))  # fmt: skip
+    def partners(self, keys: Sequence[Key], threshold: float) -> set[Key]:
+        linked = [(a, b) for a, b, p, rule, conflict in self._pairs
+                  if rule is not None or (p >= threshold and not conflict)]  # fmt: skip
+        return {b for a, b in linked if a in keys} | {a for a, b in linked if b in keys}
+
+    def pairs_within(self, keys: Sequence[Key]) -> list[tuple[Any, ...]]:
+        return [(*a, *b, 0.0, p, rule, conflict) for a, b, p, rule, conflict in self._pairs
+                if a in keys and b in keys]  # fmt: skip
 
     def customers_holding(self, field: str, values: Sequence[str]) -> dict[str, int]:
         out: dict[str, set[str]] = {}

@@ -29,16 +29,19 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from functools import cached_property
+from typing import Any, Protocol
 
 import pyarrow as pa
 
 from c360.engines.base import BlockingRule
 
 __all__ = [
+    "PAIRS_SCHEMA",
     "Key",
     "Neighbourhood",
     "NeighbourhoodSource",
+    "Row",
     "Widen",
     "gather",
     "key_of",
@@ -46,6 +49,13 @@ __all__ = [
 ]
 
 Key = tuple[str, str]  # (source, record id)
+Row = dict[str, Any]  # a `match_records` row as Python values
+# The `pairs` columns a neighbourhood carries.
+PAIRS_SCHEMA = pa.schema([
+    ("source_l", pa.string()), ("record_id_l", pa.string()), ("source_r", pa.string()),
+    ("record_id_r", pa.string()), ("match_weight", pa.float64()),
+    ("match_probability", pa.float64()), ("rule", pa.string()), ("conflict", pa.bool_()),
+])  # fmt: skip
 
 
 class Widen(Exception):
@@ -57,9 +67,16 @@ class Widen(Exception):
 
 
 class NeighbourhoodSource(Protocol):
-    """Point lookups over the stored state (`match_records`, links, pairs) of the last publish."""
+    """Point lookups over the stored state (`match_records`, links, pairs) of the last publish.
 
-    def records(self, keys: Sequence[Key]) -> pa.Table:
+    Rows come back as Python values: the real-time resolver works on them as they are, and a
+    run makes Arrow tables of the few it needs (`Neighbourhood`)."""
+
+    def record_schema(self) -> pa.Schema:
+        """The columns of `match_records`."""
+        ...
+
+    def records(self, keys: Sequence[Key]) -> list[Row]:
         """The `match_records` rows of these records (those that exist)."""
         ...
 
@@ -75,8 +92,14 @@ class NeighbourhoodSource(Protocol):
         """Every record of these customers, with its customer."""
         ...
 
-    def pairs(self, keys: Sequence[Key]) -> pa.Table:
-        """The stored pairs (`pairs` rows) with at least one of these records."""
+    def partners(self, keys: Sequence[Key], threshold: float) -> set[Key]:
+        """The records a stored pair links to one of these, as clustering takes a link: a rule
+        (or a steward) made it, or its probability reaches `threshold` without a hard
+        conflict."""
+        ...
+
+    def pairs_within(self, keys: Sequence[Key]) -> list[tuple[Any, ...]]:
+        """The stored pairs (`PAIRS_SCHEMA` columns) between two of these records, each once."""
         ...
 
     def customers_holding(self, field: str, values: Sequence[str]) -> dict[str, int]:
@@ -92,12 +115,37 @@ class NeighbourhoodSource(Protocol):
 
 @dataclass(frozen=True)
 class Neighbourhood:
-    records: pa.Table  # `match_records` rows
-    links: pa.Table  # (source, record_id, customer_id) of those records
-    pairs: pa.Table  # stored `pairs` rows between two of those records
+    rows: list[Row]  # `match_records` rows, ordered by (source, id)
+    customer_of: dict[Key, str]  # the customer of each of those that has one
+    pair_rows: list[tuple[Any, ...]]  # stored pairs between two of those (`PAIRS_SCHEMA`)
     hot: list[pa.Table]  # per blocking rule: its hot key values (the rule's fields as columns)
     store_records: int  # records in the whole store before the write
     max_row: dict[str, int]  # per source written: its highest stored `_row`
+    schema: pa.Schema  # of `match_records`
+
+    # The same as Arrow tables, for a run.
+
+    @cached_property
+    def records(self) -> pa.Table:
+        return pa.Table.from_pylist(self.rows, schema=self.schema)
+
+    @cached_property
+    def links(self) -> pa.Table:
+        """(source, record_id, customer_id) of the records."""
+        keys = list(self.customer_of)
+        return pa.table({
+            "source": pa.array([k[0] for k in keys], pa.string()),
+            "record_id": pa.array([k[1] for k in keys], pa.string()),
+            "customer_id": pa.array(list(self.customer_of.values()), pa.string()),
+        })  # fmt: skip
+
+    @cached_property
+    def pairs(self) -> pa.Table:
+        columns = list(zip(*self.pair_rows, strict=True)) or [()] * len(PAIRS_SCHEMA)
+        return pa.Table.from_arrays(
+            [pa.array(list(c), f.type) for c, f in zip(columns, PAIRS_SCHEMA, strict=True)],
+            schema=PAIRS_SCHEMA,
+        )
 
 
 def key_of(values: Iterable[object]) -> str | None:
@@ -126,19 +174,6 @@ def _keys_of(
     return out
 
 
-def _is_linked(pairs: pa.Table, threshold: float) -> pa.Array:
-    """A stored pair is a link as clustering takes one: a rule (or a steward) made it, or its
-    probability reaches the threshold without a hard conflict."""
-    rules = pairs.column("rule").to_pylist()
-    probabilities = pairs.column("match_probability").to_pylist()
-    conflicts = pairs.column("conflict").to_pylist()
-    return pa.array(
-        [rule is not None or (p is not None and p >= threshold and not c)
-         for rule, p, c in zip(rules, probabilities, conflicts, strict=True)],
-        pa.bool_(),
-    )  # fmt: skip
-
-
 def gather(
     source: NeighbourhoodSource,
     rules: Sequence[BlockingRule],
@@ -147,7 +182,7 @@ def gather(
     fresh: pa.Table,
     written: Sequence[Key],
     sources: Sequence[str],
-    old: pa.Table | None = None,
+    old: list[Row] | None = None,
 ) -> Neighbourhood:
     """The neighbourhood of a write to `sources`: `fresh` holds the new versions of the records
     that changed (standardised, with the rules' fields), `written` names those and the deleted
@@ -157,12 +192,12 @@ def gather(
     n_written = len(set(written))
     fields = {f for rule in rules for f in rule.fields}
     fresh_columns = {f: fresh.column(f).to_pylist() for f in fields if f in fresh.column_names}
-    old_columns = {f: old.column(f).to_pylist() for f in fields if f in old.column_names}
+    old_columns = {f: [r.get(f) for r in old] for f in fields}
     hot: list[pa.Table] = []
     holders: set[Key] = set()
     for k, rule in enumerate(rules):
         fresh_keys = _keys_of(fresh_columns, fresh.num_rows, rule)
-        old_keys_of = _keys_of(old_columns, old.num_rows, rule)
+        old_keys_of = _keys_of(old_columns, len(old), rule)
         new_keys = Counter(key for key, _ in fresh_keys)
         old_keys = Counter(key for key, _ in old_keys_of)
         values = dict(fresh_keys) | dict(old_keys_of)
@@ -196,7 +231,6 @@ def gather(
     inside: set[Key] = set(written) | holders
     customer_of: dict[Key, str] = {}
     seen_customers: set[str] = set()
-    pair_tables: list[pa.Table] = []
     frontier = sorted(inside)
     while frontier:
         customer_of.update(source.customers(frontier))
@@ -204,57 +238,21 @@ def gather(
         seen_customers.update(new_customers)
         members = source.members(new_customers)
         customer_of.update(members)
-        touching = source.pairs(frontier)
-        pair_tables.append(touching)
-        linked = touching.filter(_is_linked(touching, threshold))
-        partners = set(
-            zip(linked.column("source_l").to_pylist(), linked.column("record_id_l").to_pylist(),
-                strict=True)
-        ) | set(
-            zip(linked.column("source_r").to_pylist(), linked.column("record_id_r").to_pylist(),
-                strict=True)
-        )  # fmt: skip
+        partners = source.partners(frontier, threshold)
         frontier = sorted((set(members) | partners) - inside)
         inside.update(frontier)
 
-    records = source.records(sorted(inside))
-    present = set(zip(records.column("source").to_pylist(), records.column("_id").to_pylist(),
-                      strict=True))  # fmt: skip
-    pairs = _pairs_within(pair_tables or [source.pairs([])], present)
-    linked_keys = sorted(k for k in present if k in customer_of)
-    links = pa.table(
-        {
-            "source": pa.array([k[0] for k in linked_keys], pa.string()),
-            "record_id": pa.array([k[1] for k in linked_keys], pa.string()),
-            "customer_id": pa.array([customer_of[k] for k in linked_keys], pa.string()),
-        }
-    )
+    rows = sorted(source.records(sorted(inside)), key=lambda r: (r["source"], r["_id"]))
+    present = [(str(r["source"]), str(r["_id"])) for r in rows]
     return Neighbourhood(
-        records=records,
-        links=links,
-        pairs=pairs,
+        rows=rows,
+        customer_of={k: customer_of[k] for k in present if k in customer_of},
+        pair_rows=sorted(source.pairs_within(present), key=lambda p: p[:4]),
         hot=hot,
         store_records=source.record_count(),
         max_row={s: source.max_row(s) for s in sources},
+        schema=source.record_schema(),
     )
-
-
-def _pairs_within(tables: list[pa.Table], inside: set[Key]) -> pa.Table:
-    """The stored pairs whose two records are both inside, each once."""
-    seen: set[tuple[str, str, str, str]] = set()
-    keep: list[pa.Table] = []
-    for t in tables:
-        rows = zip(t.column("source_l").to_pylist(), t.column("record_id_l").to_pylist(),
-                   t.column("source_r").to_pylist(), t.column("record_id_r").to_pylist(),
-                   strict=True)  # fmt: skip
-        mask = []
-        for sl, il, sr, ir in rows:
-            key = (sl, il, sr, ir)
-            ok = key not in seen and (sl, il) in inside and (sr, ir) in inside
-            seen.add(key)
-            mask.append(ok)
-        keep.append(t.filter(pa.array(mask, pa.bool_())))
-    return pa.concat_tables(keep) if keep else tables[0].slice(0, 0)
 
 
 def sharing_after(

@@ -11,7 +11,10 @@ copy of what those lookups need (`.c360-match.sqlite`):
 - `holders`  each record's values of the fields a golden record takes only when not widely
              shared (which customers hold a value);
 - `links`    record → customer;
-- `pairs`    the stored scored pairs, by either record;
+- `pairs`    the stored scored pairs (one row each), stored in order of their left record
+             and indexed by the right one with what tells a link, so that finding the
+             records linked to a record, or the pairs among a set of records, reads the
+             index alone;
 - `customers` when each customer ID was issued (the older of two merged IDs is kept).
 
 It is derived data, like the read model: it records the run it reflects, is rebuilt when the
@@ -35,7 +38,7 @@ from c360.engines.base import BlockingRule
 from c360.engines.duckdb.render import quote
 from c360.model import FieldKind
 from c360.project.config import ProjectConfig
-from c360.project.neighbourhood import Key, key_of
+from c360.project.neighbourhood import PAIRS_SCHEMA, Key, Row, key_of
 from c360.project.state import blocking_of
 from c360.project.steps import golden_fields
 from c360.store import DuckDBStore
@@ -45,10 +48,10 @@ log = logging.getLogger(__name__)
 __all__ = ["MATCH_INDEX_FILE", "MatchIndex", "match_index_of"]
 
 MATCH_INDEX_FILE = ".c360-match.sqlite"
-_FORMAT = 3  # bump when the tables or the key encoding change
+_FORMAT = 4  # bump when the tables or the key encoding change
 _BATCH = 50_000
-_PAIRS = ("source_l", "record_id_l", "source_r", "record_id_r", "match_weight",
-          "match_probability", "rule", "conflict")  # fmt: skip
+_PAIRS = tuple(PAIRS_SCHEMA.names)
+_LINKED = "(p.rule IS NOT NULL OR (p.match_probability >= ? AND p.conflict IS NOT 1))"
 ISSUED_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 _MMAP_BYTES = 1 << 34
 _MAX_VARIABLES = 400  # keys per IN list (two variables each, twice at most)
@@ -117,16 +120,17 @@ class MatchIndex:
             db.execute("CREATE TABLE keys (rule INTEGER, key TEXT, source TEXT, id TEXT)")
             db.execute("CREATE TABLE holders (field TEXT, value TEXT, source TEXT, id TEXT)")
             db.execute("CREATE TABLE links (source TEXT, id TEXT, customer_id TEXT)")
-            db.execute(f"CREATE TABLE pairs ({', '.join(_PAIRS)})")
+            db.execute(f"CREATE TABLE pairs ({', '.join(_PAIRS)}, PRIMARY KEY (source_l,"
+                       " record_id_l, source_r, record_id_r)) WITHOUT ROWID")  # fmt: skip
             db.execute("CREATE TABLE customers (customer_id TEXT PRIMARY KEY, created_at TEXT)")
             copies: list[tuple[str, Callable[[pa.RecordBatch], object]]] = [
                 ("SELECT * FROM match_records",
                  lambda b: self._insert_records(db, pa.Table.from_batches([b]))),
                 ("SELECT source, record_id, customer_id FROM links",
                  lambda b: db.executemany("INSERT INTO links VALUES (?, ?, ?)", _rows(b))),
-                (f"SELECT {', '.join(_PAIRS)} FROM pairs",
-                 lambda b: db.executemany(
-                     f"INSERT INTO pairs VALUES ({', '.join('?' * len(_PAIRS))})", _rows(b))),
+                (f"SELECT {', '.join(_PAIRS)} FROM pairs ORDER BY source_l, record_id_l,"
+                 " source_r, record_id_r",
+                 lambda b: db.executemany(_INSERT_PAIRS, _rows(b))),
                 ("SELECT customer_id, created_at FROM customers",
                  lambda b: db.executemany("INSERT INTO customers VALUES (?, ?)", _issued(b))),
             ]  # fmt: skip
@@ -145,8 +149,9 @@ class MatchIndex:
             db.execute("CREATE INDEX holders_record ON holders (source, id)")
             db.execute("CREATE UNIQUE INDEX links_key ON links (source, id)")
             db.execute("CREATE INDEX links_customer ON links (customer_id)")
-            db.execute("CREATE INDEX pairs_l ON pairs (source_l, record_id_l)")
-            db.execute("CREATE INDEX pairs_r ON pairs (source_r, record_id_r)")
+            # With the primary key, it covers the lookups by the right record.
+            db.execute("CREATE INDEX pairs_r ON pairs (source_r, record_id_r, rule,"
+                       " match_probability, conflict)")  # fmt: skip
             run = store.last_run()
             meta = {"settings": self._settings(), "run": run.run_id if run else None,
                     "records": str(records), "schema": schema.serialize().to_pybytes().hex()}  # fmt: skip
@@ -248,8 +253,7 @@ class MatchIndex:
                     db.executemany("INSERT INTO links VALUES (?, ?, ?)", _rows(links))
                 if "pairs" in inserts:
                     pairs = inserts["pairs"].select(list(_PAIRS))
-                    db.executemany(f"INSERT INTO pairs VALUES ({', '.join('?' * len(_PAIRS))})",
-                                   _rows(pairs))  # fmt: skip
+                    db.executemany(_INSERT_PAIRS, _rows(pairs))
                 if "customers" in inserts:
                     db.executemany("INSERT OR REPLACE INTO customers VALUES (?, ?)",
                                    _issued(inserts["customers"]))  # fmt: skip
@@ -285,36 +289,37 @@ class MatchIndex:
 
     # --- the lookups of a neighbourhood (`NeighbourhoodSource`) -------------------------------
 
-    def _by_key(
-        self, sql: str, keys: Sequence[Key], *, twice: bool = False
-    ) -> list[tuple[Any, ...]]:
+    def _by_key(self, sql: str, keys: Sequence[Key]) -> list[tuple[Any, ...]]:
         """Rows of `sql` (whose `{keys}` is a list of `(?, ?)` rows — joined as `k(column1,
-        column2)`, which SQLite answers through the index, where a row-value `IN` scans — taken
-        twice with `twice`), run over the keys in chunks."""
+        column2)`, which SQLite answers through the index, where a row-value `IN` scans), run
+        over the keys in chunks."""
         db = self._connect()
         found: list[tuple[Any, ...]] = []
         for part in _chunks(sorted(set(keys))):
             rows = ", ".join("(?, ?)" for _ in part)
-            params = [x for key in part for x in key]
-            found += db.execute(sql.format(keys=rows), params * 2 if twice else params).fetchall()
+            found += db.execute(sql.format(keys=rows), [x for key in part for x in key]).fetchall()
         return found
 
-    def records(self, keys: Sequence[Key]) -> pa.Table:
+    def record_schema(self) -> pa.Schema:
         self._connect()
         assert self._schema is not None
-        names = self._schema.names
+        return self._schema
+
+    def records(self, keys: Sequence[Key]) -> list[Row]:
+        schema = self.record_schema()
+        names = schema.names
         found = self._by_key(
             f"SELECT {', '.join('r.' + quote(n) for n in names)} FROM (VALUES {{keys}}) k"
             " JOIN records r ON r.source = k.column1 AND r._id = k.column2",
             keys,
         )
-        arrays = []
-        for j, f in enumerate(self._schema):
-            values = [row[j] for row in found]
-            if pa.types.is_list(f.type):
-                values = [None if v is None else json.loads(v) for v in values]
-            arrays.append(pa.array(values, f.type))
-        return pa.Table.from_arrays(arrays, schema=self._schema)
+        rows = [dict(zip(names, row, strict=True)) for row in found]
+        for f in schema:
+            if pa.types.is_list(f.type):  # kept as JSON text
+                for r in rows:
+                    if r[f.name] is not None:
+                        r[f.name] = json.loads(r[f.name])
+        return rows
 
     def key_holders(self, rule: int, keys: Sequence[str], limit: int) -> dict[str, list[Key]]:
         db = self._connect()
@@ -349,26 +354,33 @@ class MatchIndex:
                 out[(str(s), str(i))] = str(c)
         return out
 
-    def pairs(self, keys: Sequence[Key]) -> pa.Table:
-        cols = ", ".join(f"p.{c}" for c in _PAIRS)
+    def partners(self, keys: Sequence[Key], threshold: float) -> set[Key]:
+        db = self._connect()
+        out: set[Key] = set()
+        for part in _chunks(sorted(set(keys))):
+            rows = ", ".join("(?, ?)" for _ in part)
+            params = [x for key in part for x in key]
+            for s, i in db.execute(
+                f"SELECT p.source_r, p.record_id_r FROM (VALUES {rows}) k JOIN pairs p"
+                f" ON p.source_l = k.column1 AND p.record_id_l = k.column2 WHERE {_LINKED}"
+                f" UNION SELECT p.source_l, p.record_id_l FROM (VALUES {rows}) k JOIN pairs p"
+                f" ON p.source_r = k.column1 AND p.record_id_r = k.column2 WHERE {_LINKED}",
+                [*params, threshold, *params, threshold],
+            ):
+                out.add((str(s), str(i)))
+        return out
+
+    def pairs_within(self, keys: Sequence[Key]) -> list[tuple[Any, ...]]:
+        inside = set(keys)
+        # A pair between two of them has its left record among them: looked up by it (the
+        # table's order), and kept when its right one is too.
         found = self._by_key(
-            f"SELECT {cols} FROM (VALUES {{keys}}) k JOIN pairs p"
-            " ON p.source_l = k.column1 AND p.record_id_l = k.column2"
-            f" UNION ALL SELECT {cols} FROM (VALUES {{keys}}) k JOIN pairs p"
-            " ON p.source_r = k.column1 AND p.record_id_r = k.column2",
+            f"SELECT {', '.join('p.' + c for c in _PAIRS)} FROM (VALUES {{keys}}) k JOIN pairs p"
+            " ON p.source_l = k.column1 AND p.record_id_l = k.column2",
             keys,
-            twice=True,
         )
-        types = [pa.string()] * 4 + [pa.float64(), pa.float64(), pa.string(), pa.bool_()]
-        return pa.table(
-            {
-                name: pa.array(
-                    [bool(r[j]) if r[j] is not None and t == pa.bool_() else r[j] for r in found],
-                    t,
-                )
-                for j, (name, t) in enumerate(zip(_PAIRS, types, strict=True))
-            }
-        )
+        return [(*p[:7], None if p[7] is None else bool(p[7]))
+                for p in found if (p[2], p[3]) in inside]  # fmt: skip
 
     def customers_holding(self, field: str, values: Sequence[str]) -> dict[str, int]:
         db = self._connect()
@@ -407,6 +419,9 @@ class MatchIndex:
             .fetchone()
         )
         return -1 if row is None or row[0] is None else int(row[0])
+
+
+_INSERT_PAIRS = f"INSERT OR REPLACE INTO pairs VALUES ({', '.join('?' * len(_PAIRS))})"
 
 
 def _rows(table: pa.Table | pa.RecordBatch) -> list[tuple[Any, ...]]:

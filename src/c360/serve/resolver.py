@@ -127,7 +127,7 @@ class Resolver:
         fresh_all = self.live[source].build(rows, f"{source} (API)")
         written = [(source, str(r["_id"])) for r in fresh_all] + [(source, i) for i in deleted]
         stored = self.index.records(written)
-        old = {(str(r["source"]), str(r["_id"])): r for r in stored.to_pylist()}
+        old = {(str(r["source"]), str(r["_id"])): r for r in stored}
         fresh = [
             r for r in fresh_all if old.get((source, str(r["_id"])), {}).get("_hash") != r["_hash"]
         ]
@@ -146,10 +146,8 @@ class Resolver:
             {f: pa.array([r.get(f) for r in fresh], pa.string()) for f in rule_fields}
         )
         # The stored versions of the changed records, looked up once (above).
-        wanted = set(changed)
-        mask = [k in wanted for k in old]
         hood = gather(self.index, self.rules, self.cap, self.threshold, fresh_table, changed,
-                      [source], old=stored.filter(pa.array(mask, pa.bool_())))  # fmt: skip
+                      [source], old=[old[k] for k in changed if k in old])  # fmt: skip
         return self._resolve(source, hood, fresh, old, changed, gone, written, existed)
 
     def _resolve(
@@ -164,9 +162,7 @@ class Resolver:
         existed: frozenset[Key],
     ) -> Resolution:
         # 1-2. Every current record of the neighbourhood, numbered as the run numbers them.
-        records: dict[Key, Record] = {
-            (str(r["source"]), str(r["_id"])): r for r in hood.records.to_pylist()
-        }
+        records: dict[Key, Record] = {(str(r["source"]), str(r["_id"])): r for r in hood.rows}
         for k in changed:
             records.pop(k, None)
         last_row = hood.max_row[source]
@@ -185,22 +181,16 @@ class Resolver:
         # 3-4. Pairs: the changed records' candidates compared, the rest as stored.
         pairs = self._compare(order, records, dirty, hood)
         compared = set(dirty)
-        for row in hood.pairs.to_pylist():
-            a = rid.get((row["source_l"], row["record_id_l"]))
-            b = rid.get((row["source_r"], row["record_id_r"]))
+        for source_l, id_l, source_r, id_r, _, probability, rule, conflict in hood.pair_rows:
+            a, b = rid.get((source_l, id_l)), rid.get((source_r, id_r))
             if a is None or b is None or a in compared or b in compared:
                 continue
-            rule = self.rule_names.index(row["rule"]) if row["rule"] in self.rule_names else None
-            pairs[(min(a, b), max(a, b))] = _Pair(rule, float(row["match_probability"]),
-                                                  bool(row["conflict"]))  # fmt: skip
+            n = self.rule_names.index(rule) if rule in self.rule_names else None
+            pairs[(min(a, b), max(a, b))] = _Pair(n, float(probability), bool(conflict))
         self._decide(pairs, rid)
 
         # 5. The records whose customer may change, clustered; their IDs.
-        before = dict(zip(
-            zip(hood.links.column("source").to_pylist(), hood.links.column("record_id").to_pylist(),
-                strict=True),
-            hood.links.column("customer_id").to_pylist(), strict=True,
-        ))  # fmt: skip
+        before = hood.customer_of
         affected = self._affected(order, before, dirty, gone, pairs)
         labels = self._cluster(affected, pairs)
         keys = [order[i] for i in affected.tolist()]
