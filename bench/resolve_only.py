@@ -2,14 +2,16 @@
 
     python bench/resolve_only.py --project bench/data/company-500000 [--writes 600]
 
-Opens the served project in-process (no HTTP, no publishing thread at work), draws `--writes`
-records of the first people source, gives each a new email, and resolves each write over its
-neighbourhood as `c360 serve` does before answering (`Resolver.resolve`). Nothing is written:
-the store, the match index and the journal are left as they were. The first `--warm-up` writes
-are resolved and not counted, so that the match index pages they need are in memory.
+Opens the served project in this process (no HTTP, no publishing thread at work), draws
+`--writes` records of the first people source, gives each a new email, and resolves each write
+over its neighbourhood as `c360 serve` does before answering: in the resolving process, over
+its pipe (`ResolverProcess.resolve`). Nothing is written: the store, the match index and the
+journal are left as they were. The first `--warm-up` writes are resolved and not counted, so
+that the match index pages they need are in memory.
 
 This is the floor under a write's latency in the service, where HTTP, the journal's fsync and
-the publishing run (which shares the interpreter) come on top; `serve_load.py` measures that.
+the publishing run (which competes for the two cores) come on top; `serve_load.py` measures
+that.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ source records). The service runs as its own `c360 serve` process; the load come
 - throughput at saturation (32 connections), with its latencies.
 
 Then writes, `PUT /sources/{source}/records/{id}`, each about another person of the first people
-source: every other one an existing record with a new email (updated), the others a known
-person's row under a new id (linked). Three measurements:
+source, drawn anew on every run (`--seed` repeats a draw): every other one an existing record
+with a new email (updated), the others a known person's row under a new id (linked). Three
+measurements:
 
 - `--writes` sequential PUTs on one keep-alive connection, each timed by the client;
 - a sustained write load: `--writers` clients, each writing one record after another on its
@@ -111,12 +112,18 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--writers", type=int, default=4,
                         help="Concurrent clients of the sustained write load.")  # fmt: skip
+    parser.add_argument(
+        "--seed", type=int, default=None,
+        help="Draws the people written about (default: a new draw on every run, so that a run"
+        " does not write about the people an earlier run made bigger).",
+    )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: `apt install wrk` (Debian) or your package manager")
     store = args.project / "c360.duckdb"
     if not store.exists():
         raise SystemExit(f"{store}: no store; run `python bench/project_scale.py` first")
+    seed = args.seed if args.seed is not None else int(time.time()) % 100_000
     con = duckdb.connect(str(store), read_only=True)
     records = con.execute("SELECT count(*) FROM records").fetchone()[0]  # type: ignore[index]
     ids = [r[0] for r in con.execute(
@@ -124,7 +131,7 @@ def main() -> None:
     to_write = con.execute(
         "SELECT source, record_id, raw FROM (SELECT * FROM records WHERE source ="
         f" (SELECT min(source) FROM records)) USING SAMPLE"
-        f" {int(args.writes + args.write_pool + args.overlapping)} ROWS (reservoir, 7)"
+        f" {int(args.writes + args.write_pool + args.overlapping)} ROWS (reservoir, {seed})"
     ).fetchall()
     con.close()
     from c360.project.config import load_project
@@ -196,7 +203,7 @@ def main() -> None:
         times = sorted(times)
         return round(times[min(len(times) - 1, int(q * len(times)))] * 1000, 2) if times else None
 
-    result = {"records": records, "ready_s": round(ready, 1), "get_customer": {
+    result = {"records": records, "seed": seed, "ready_s": round(ready, 1), "get_customer": {
         "moderate": moderate, "saturated": saturated}, "put_record": {
         "sequential": {"writes": len(timed), "p50_ms": pct(0.5, timed),
                        "p90_ms": pct(0.9, timed), "p99_ms": pct(0.99, timed),

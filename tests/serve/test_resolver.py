@@ -99,8 +99,9 @@ def test_records_built_in_memory_are_the_records_the_run_stores(
     service = Service(root)
     try:
         writer = service.writer
-        resolver = writer._current_resolver()
-        assert resolver is not None
+        inputs = writer.resolver_inputs()
+        assert inputs is not None
+        resolver = inputs.resolver()  # in this process, to look at its records
         built = {}
         for k, (source, record_id, row) in enumerate(rows):
             fields = {**row, "email": f"  Someone.{k}@Mail.Example "} if k % 2 else row
@@ -190,3 +191,26 @@ def test_an_answer_the_publish_revises_still_resolves(company: Path, tmp_path: P
         assert current == [actual[record_id]]
     finally:
         service.close()
+
+
+def test_a_resolving_process_that_dies_costs_one_slow_answer(company: Path, tmp_path: Path) -> None:
+    """The write at hand is published, then answered; the next write has a new process."""
+    root = _copy(company, tmp_path)
+    rows = _people_rows(root)
+    service = Service(root)
+    try:
+        writer = service.writer
+        resolver = writer._current_resolver()
+        assert resolver is not None
+        resolver._process.kill()
+        (source, _, row), (other, _, row2) = rows[10], rows[11]
+        slow = writer.upsert(source, {"after-kill": {**row, **_no_id(root, source)}})
+        assert slow.published and slow.run_id is not None
+        fast = writer.upsert(other, {"after-restart": {**row2, **_no_id(root, other)}})
+        assert not fast.published
+        assert writer._current_resolver() is not resolver
+        writer.drain()
+        assert service.metrics.revised._value.get() == 0
+    finally:
+        service.close()
+    assert not resolver._process.is_alive()

@@ -58,6 +58,7 @@ class PublishMethods:
     pending: Pending
     _stop: threading.Event
     _epoch: int
+    _applying: threading.Condition
     _source: Callable[[str], PeopleSource]
     _rows: Callable[[PeopleSource, Mapping[str, Mapping[str, str | None]]], pa.Table]
 
@@ -121,11 +122,14 @@ class PublishMethods:
 
     def _on_publish(self, index: MatchIndex) -> Any:
         def apply(run_id: str, deletes: Any, inserts: Any) -> None:
-            self._epoch += 1
+            with self._applying:
+                self._epoch += 1
             try:
                 index.apply(run_id, deletes, inserts)
             finally:
-                self._epoch += 1
+                with self._applying:
+                    self._epoch += 1
+                    self._applying.notify_all()
 
         return apply
 

@@ -50,7 +50,8 @@ from c360.serve.match_index import MatchIndex
 from c360.serve.outcomes import NeedsRun, UnknownSource, WriteRefused, WriteResult, WritesPaused
 from c360.serve.pending import Pending, Waiting
 from c360.serve.publishing import PublishMethods
-from c360.serve.resolver import Resolution, Resolver
+from c360.serve.resolver import Resolution
+from c360.serve.resolver_process import ResolverGone, ResolverInputs, ResolverProcess
 from c360.standardize import ColumnPlan
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,9 @@ __all__ = [
 # publish keeps up with some 25-30 writes a second on two cores; a longer queue would only
 # make the wait for a publish longer.
 MAX_WAITING = 500
+# A publish applies to the match index in milliseconds; a resolution waits this long at most
+# for one to end (then resolves, and finds out whether the index moved under it).
+_APPLY_SECONDS = 10.0
 
 
 class Writer(PublishMethods):
@@ -79,12 +83,13 @@ class Writer(PublishMethods):
         self.journal = Journal(service.root)
         self.pending = Pending()
         self._resolving = threading.Lock()  # one resolution at a time
-        self._resolver: Resolver | None = None
-        self._resolver_run: str | None = None
+        self._resolver: ResolverProcess | None = None
         self._plans: dict[str, list[ColumnPlan]] | None = None
         # Moves each time a publish starts and ends applying to the match index: a
-        # resolution that saw it move read a mix of two states, and is done again.
+        # resolution that saw it move read a mix of two states, and is done again once the
+        # index is whole (`_applying` tells when).
         self._epoch = 0
+        self._applying = threading.Condition()
         self._stop = threading.Event()
         self._publisher: threading.Thread | None = None
 
@@ -110,6 +115,15 @@ class Writer(PublishMethods):
                                            daemon=True)  # fmt: skip
         self._publisher.start()
 
+    def prepare(self) -> None:
+        """Start the resolver now rather than at the first write, if writes can be taken."""
+        try:
+            self._ready()
+        except NeedsRun:
+            return  # every write will say why
+        with self._resolving:
+            self._current_resolver()
+
     def close(self) -> None:
         """Publish every waiting write, then stop."""
         if self._publisher is not None:
@@ -118,7 +132,8 @@ class Writer(PublishMethods):
             self._publisher.join()
             self._publisher = None
         if self._resolver is not None:
-            self._resolver.index.close()
+            self._resolver.close()
+            self._resolver = None
         self.journal.close()
 
     def drain(self, timeout: float | None = None) -> bool:
@@ -202,7 +217,9 @@ class Writer(PublishMethods):
         if resolver is None:
             return None
         for _ in range(3):
-            epoch = self._epoch
+            with self._applying:
+                self._applying.wait_for(lambda: self._epoch % 2 == 0, _APPLY_SECONDS)
+                epoch = self._epoch
             started = time.perf_counter()
             try:
                 resolution = resolver.resolve(source.name, write.rows, write.deleted)
@@ -210,29 +227,47 @@ class Writer(PublishMethods):
             except Widen as widen:
                 log.info("write to %s published first: %s", source.name, widen.reason)
                 return None
+            except ResolverGone as gone:
+                log.warning("write to %s published first: %s", source.name, gone)
+                resolver.close()
+                self._resolver = None  # the next write starts another
+                return None
             if epoch == self._epoch and epoch % 2 == 0:
                 return resolution
             self.service.metrics.waits.labels(reason="retry").inc()
         return None
 
-    def _current_resolver(self) -> Resolver | None:
+    def _current_resolver(self) -> ResolverProcess | None:
         """The resolver for the store's model, while the match index is usable and no steward
         decision waits to be applied by a run over the store (called under `_resolving`)."""
+        if self._resolver is None:
+            inputs = self.resolver_inputs()
+            if inputs is None:
+                return None
+            try:
+                self._resolver = ResolverProcess(inputs)
+            except (ResolverGone, OSError) as e:
+                log.warning("no real-time resolution (writes are published before they are"
+                            " answered): %s", e)  # fmt: skip
+                return None
+        index: MatchIndex | None = self.service.match_index
+        return self._resolver if index is not None and index.usable else None
+
+    def resolver_inputs(self) -> ResolverInputs | None:
+        """What the resolver is made of; None when writes cannot be resolved in memory (no
+        usable match index, or steward decisions a run has not applied yet)."""
         service = self.service
         index: MatchIndex | None = service.match_index
         if index is None or not index.usable:
             return None
-        if self._resolver is None:
-            store = service.reader()
-            last = store.last_run()
-            if last is None or decisions_print(store) != last.metrics.get("decisions"):
-                return None
-            tf = {(str(r["field"]), str(r["value"])): float(r["tf"])
-                  for r in store.table("term_frequencies").to_pylist()}  # fmt: skip
-            # Its own connection to the index: the publishing thread writes through the other.
-            own = MatchIndex(index.path.parent, index.rules, index.sharing)
-            self._resolver = Resolver(service.config, last, own, tf, store.decisions())
-        return self._resolver
+        store = service.reader()
+        last = store.last_run()
+        if last is None or decisions_print(store) != last.metrics.get("decisions"):
+            return None
+        tf = {(str(r["field"]), str(r["value"])): float(r["tf"])
+              for r in store.table("term_frequencies").to_pylist()}  # fmt: skip
+        return ResolverInputs(service.config, last, index.path.parent, index.rules,
+                              index.sharing, tf, store.decisions())  # fmt: skip
 
     def _known(self, source: str, record_id: str) -> bool:
         """Whether the store holds a record (looked up without waiting for a publish)."""
