@@ -207,7 +207,10 @@ def main() -> None:
         "moderate": moderate, "saturated": saturated}, "put_record": {
         "sequential": {"writes": len(timed), "p50_ms": pct(0.5, timed),
                        "p90_ms": pct(0.9, timed), "p99_ms": pct(0.99, timed),
-                       "max_ms": pct(1.0, timed)},
+                       "max_ms": pct(1.0, timed),
+                       # which writes of the sequence were slowest (from 0), and how slow
+                       "slowest": [(n, round(t * 1000, 1)) for n, t in
+                                   sorted(enumerate(timed), key=lambda x: -x[1])[:5]]},
         "second_of_a_pair": {"writes": len(second), "p50_ms": pct(0.5, second),
                              "p99_ms": pct(0.99, second)},
         "sustained": sustained, "all_published_after_s": caught_up,

@@ -214,3 +214,17 @@ def test_a_resolving_process_that_dies_costs_one_slow_answer(company: Path, tmp_
     finally:
         service.close()
     assert not resolver._process.is_alive()
+
+
+def test_the_resolving_process_warms_up_on_every_source(company: Path) -> None:
+    from c360.serve.resolver_process import warm_up
+
+    service = Service(company)
+    try:
+        inputs = service.writer.resolver_inputs()
+        assert inputs is not None
+        resolver = inputs.resolver()
+        assert warm_up(resolver, per_source=2) == 2 * len(resolver.live)
+        resolver.index.close()
+    finally:
+        service.close()

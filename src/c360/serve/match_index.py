@@ -23,12 +23,13 @@ store has moved on without it, and each write applies to it the rows it publishe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +179,16 @@ class MatchIndex:
             self._schema = pa.ipc.read_schema(pa.py_buffer(bytes.fromhex(hexed)))
             self._db = db
         return self._db
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Lookups made inside read one state of the index, whatever is applied meanwhile."""
+        db = self._connect()
+        db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            db.execute("COMMIT")
 
     def close(self) -> None:
         if self._db is not None:
@@ -408,6 +419,13 @@ class MatchIndex:
             ):
                 out[str(c)] = str(at)
         return out
+
+    def first_records(self, source: str, n: int) -> list[Key]:
+        """The first `n` records of a source, in the order the run numbered them."""
+        rows = self._connect().execute(
+            "SELECT source, _id FROM records WHERE source = ? ORDER BY _row LIMIT ?", [source, n]
+        )
+        return [(str(s), str(i)) for s, i in rows]
 
     def record_count(self) -> int:
         return int(self._meta(self._connect(), "records") or 0)

@@ -57,8 +57,7 @@ class PublishMethods:
     journal: Journal
     pending: Pending
     _stop: threading.Event
-    _epoch: int
-    _applying: threading.Condition
+    _applied: int
     _source: Callable[[str], PeopleSource]
     _rows: Callable[[PeopleSource, Mapping[str, Mapping[str, str | None]]], pa.Table]
 
@@ -122,14 +121,10 @@ class PublishMethods:
 
     def _on_publish(self, index: MatchIndex) -> Any:
         def apply(run_id: str, deletes: Any, inserts: Any) -> None:
-            with self._applying:
-                self._epoch += 1
             try:
                 index.apply(run_id, deletes, inserts)
             finally:
-                with self._applying:
-                    self._epoch += 1
-                    self._applying.notify_all()
+                self._applied += 1  # before the writes leave `pending`
 
         return apply
 

@@ -66,9 +66,10 @@ class Resolution:
     # split, retired.
     changes: list[dict[str, Any]] = field(default_factory=list)
     reserved: dict[Key, str] = field(default_factory=dict)  # new customer IDs, by record
-    # What the resolution read (the neighbourhood), and what its publish changes (the records
-    # and customers it re-clusters, the blocking keys it moves): a later write must not read
-    # what a waiting one changes, nor change what a waiting one read.
+    # What the answer rests on (the blocks of the keys written, the records compared and
+    # re-clustered, their customers), and what its publish changes (the records and
+    # customers it re-clusters, the blocking keys it moves): a later write must not rest on
+    # what a waiting one changes, nor change what a waiting one rests on.
     reads: frozenset[Token] = frozenset()
     writes: frozenset[Token] = frozenset()
     customer_ids: frozenset[str] = frozenset()  # its customers, before and after
@@ -123,7 +124,12 @@ class Resolver:
 
     def resolve(self, source: str, rows: pa.Table, deleted: Sequence[str]) -> Resolution:
         """The customers of a write to `source`: `rows` upserted (the source's raw columns),
-        `deleted` ids removed. `Widen` when the write reaches beyond its neighbourhood."""
+        `deleted` ids removed. `Widen` when the write reaches beyond its neighbourhood.
+        Everything is read from one snapshot of the match index."""
+        with self.index.snapshot():
+            return self._resolve_write(source, rows, deleted)
+
+    def _resolve_write(self, source: str, rows: pa.Table, deleted: Sequence[str]) -> Resolution:
         fresh_all = self.live[source].build(rows, f"{source} (API)")
         written = [(source, str(r["_id"])) for r in fresh_all] + [(source, i) for i in deleted]
         stored = self.index.records(written)
@@ -180,6 +186,7 @@ class Resolver:
 
         # 3-4. Pairs: the changed records' candidates compared, the rest as stored.
         pairs = self._compare(order, records, dirty, hood)
+        candidates = {order[i] for pair in pairs for i in pair}
         compared = set(dirty)
         for source_l, id_l, source_r, id_r, _, probability, rule, conflict in hood.pair_rows:
             a, b = rid.get((source_l, id_l)), rid.get((source_r, id_r))
@@ -210,8 +217,11 @@ class Resolver:
                 if key is not None:
                     moved.add(("key", str(n), key))
         customer_ids = frozenset({*previous.values(), *after.values()})
-        reads = moved | {("record", *k) for k in [*records, *changed]}
-        reads |= {("customer", c) for c in before.values()}
+        # The answer rests on the blocks of the written keys, the records compared, and the
+        # records it re-clusters with their customers (the rest of the neighbourhood only
+        # keeps its customer).
+        reads = moved | {("record", *k) for k in [*candidates, *keys, *changed]}
+        reads |= {("customer", c) for c in previous.values()}
         writes = moved | {("record", *k) for k in [*keys, *changed]}
         writes |= {("customer", c) for c in customer_ids}
         return Resolution(

@@ -3,10 +3,10 @@ published by the same run as `c360 run`.
 
 A write goes through three steps:
 
-1. **Resolved in memory** (`Resolver`): the written rows become match records and are
-   resolved over their neighbourhood in Python with the batch model, comparisons, clustering
-   and ID assignment. That gives the answer: each record's customer ID and what happened
-   (new customer, linked, merged, split, retired).
+1. **Resolved in memory** (`Resolver`, in a process of its own: `ResolverProcess`): the
+   written rows become match records and are resolved over their neighbourhood in Python with
+   the batch model, comparisons, clustering and ID assignment. That gives the answer: each
+   record's customer ID and what happened (new customer, linked, merged, split, retired).
 2. **Journalled** (`Journal`): the write is on disk before the answer leaves.
 3. **Published** moments later by the exact run (`run_incremental` over the write's
    neighbourhood, looked up in the `MatchIndex`): standardisation, blocking, comparisons,
@@ -16,10 +16,11 @@ A write goes through three steps:
    seen in the tests) is logged and counted in `/metrics` as `c360_write_answers_revised`,
    and the change feed carries what was published.
 
-Consistency: a write whose neighbourhood touches one still waiting to be published (a record,
-a blocking key or a customer in common) waits for that publish and is resolved after it, so
-every answer is resolved against everything answered before it: two writes about one person
-can never make two customers or lose an update. A read of a customer whose write is waiting
+Consistency: a write whose answer rests on what one still waiting to be published changes (a
+record it compares or re-clusters, a blocking key or a customer in common), or that changes
+what such a write rests on, waits for that publish and is resolved after it, so every answer
+is resolved against everything answered before it: two writes about one person can never
+make two customers or lose an update. A read of a customer whose write is waiting
 waits for its publish (`Pending.wait_for`).
 
 Some writes are published before they are answered, as they were before real-time
@@ -69,9 +70,6 @@ __all__ = [
 # publish keeps up with some 25-30 writes a second on two cores; a longer queue would only
 # make the wait for a publish longer.
 MAX_WAITING = 500
-# A publish applies to the match index in milliseconds; a resolution waits this long at most
-# for one to end (then resolves, and finds out whether the index moved under it).
-_APPLY_SECONDS = 10.0
 
 
 class Writer(PublishMethods):
@@ -85,11 +83,10 @@ class Writer(PublishMethods):
         self._resolving = threading.Lock()  # one resolution at a time
         self._resolver: ResolverProcess | None = None
         self._plans: dict[str, list[ColumnPlan]] | None = None
-        # Moves each time a publish starts and ends applying to the match index: a
-        # resolution that saw it move read a mix of two states, and is done again once the
-        # index is whole (`_applying` tells when).
-        self._epoch = 0
-        self._applying = threading.Condition()
+        # Publishes applied to the match index. A resolution reads one snapshot of the index,
+        # which the waiting writes (`pending`) describe the rest of; when a publish was
+        # applied while it ran, that snapshot may be older than `pending`: it is done again.
+        self._applied = 0
         self._stop = threading.Event()
         self._publisher: threading.Thread | None = None
 
@@ -121,6 +118,7 @@ class Writer(PublishMethods):
             self._ready()
         except NeedsRun:
             return  # every write will say why
+        self._source_plans()
         with self._resolving:
             self._current_resolver()
 
@@ -217,9 +215,7 @@ class Writer(PublishMethods):
         if resolver is None:
             return None
         for _ in range(3):
-            with self._applying:
-                self._applying.wait_for(lambda: self._epoch % 2 == 0, _APPLY_SECONDS)
-                epoch = self._epoch
+            applied = self._applied
             started = time.perf_counter()
             try:
                 resolution = resolver.resolve(source.name, write.rows, write.deleted)
@@ -232,7 +228,7 @@ class Writer(PublishMethods):
                 resolver.close()
                 self._resolver = None  # the next write starts another
                 return None
-            if epoch == self._epoch and epoch % 2 == 0:
+            if applied == self._applied:
                 return resolution
             self.service.metrics.waits.labels(reason="retry").inc()
         return None
@@ -289,16 +285,20 @@ class Writer(PublishMethods):
             existed=frozenset(i for s, i in resolution.existed if s == source),
         )
 
+    def _source_plans(self) -> dict[str, list[ColumnPlan]]:
+        """How the last run read each people source's columns."""
+        if self._plans is None:
+            last = self.service.reader().last_run()
+            self._plans = plans_from_json(last.metrics.get("plans", {})) if last else {}
+        return self._plans
+
     def _rows(
         self, source: PeopleSource, records: Mapping[str, Mapping[str, str | None]]
     ) -> pa.Table:
         """The written records as the source's raw rows: its planned columns, its id and
         updated-at columns, the columns its `fields` names, and whatever else the records
         carry."""
-        if self._plans is None:
-            last = self.service.reader().last_run()
-            self._plans = plans_from_json(last.metrics.get("plans", {})) if last else {}
-        columns = [p.mapping.column for p in self._plans.get(source.name, [])]
+        columns = [p.mapping.column for p in self._source_plans().get(source.name, [])]
         for extra in (source.id, source.updated_at, *source.fields):
             if extra and extra not in columns:
                 columns.append(extra)
