@@ -131,10 +131,9 @@ class Service:
                 )
             self.writer.start()
             self.writer.prepare()
-            # What start-up loaded lives as long as the service (the resolver's term
-            # frequencies alone are hundreds of thousands of objects): the collector stops
-            # looking at it. A full collection then takes well under a millisecond where it
-            # took 80, in whichever thread it fell on, a request's among them.
+            # What start-up loaded lives as long as the service: the collector stops looking
+            # at it, and full collections look only at what came after. They took 80 ms, in
+            # whichever thread they fell on, a request's among them.
             gc.freeze()
         except BaseException:
             self._stack.close()  # the lock and the store are let go of a service that failed
