@@ -42,6 +42,10 @@ def test_health_needs_no_key_and_everything_else_does(served: Served) -> None:
     # The same key as a bearer token.
     r = served.client.get("/changes", headers={"Authorization": f"Bearer {served.keys['reader']}"})
     assert r.status_code == 200
+    # A malformed Authorization header is refused, even beside a valid key.
+    both = {"X-API-Key": served.keys["reader"], "Authorization": served.keys["reader"]}
+    r = served.client.get("/changes", headers=both)
+    assert r.status_code == 401 and "Bearer <key>" in r.json()["detail"]
 
 
 def test_a_revoked_key_is_refused_from_the_next_request(served: Served) -> None:
@@ -80,6 +84,14 @@ def test_bad_searches_are_422_naming_the_field(served: Served, params: dict[str,
     assert body["status"] == 422 and body["detail"]
     if "limit" in params:
         assert body["errors"][0]["field"] == "query.limit"
+
+
+def test_a_query_parameter_given_twice_is_422_naming_it(served: Served) -> None:
+    r = served.client.get("/customers?name=Ann&name=Bob&email=a@b.example",
+                          headers=served.headers())  # fmt: skip
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    (error,) = r.json()["errors"]
+    assert error["field"] == "query.name" and "2 times" in error["message"], error
 
 
 def test_the_360_view(served: Served) -> None:

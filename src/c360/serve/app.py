@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -54,6 +55,19 @@ class Measured:
                 service.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
 
 
+def _each_query_parameter_once(request: Request) -> None:
+    """Every query parameter of the API takes one value: one given twice is refused (422),
+    rather than the last one silently winning."""
+    given = [k for k, _ in request.query_params.multi_items()]
+    repeated = sorted({k for k in given if given.count(k) > 1})
+    if repeated:
+        raise RequestValidationError([
+            {"type": "value_error", "loc": ("query", k),
+             "msg": f"given {given.count(k)} times; give it once", "input": None}
+            for k in repeated
+        ])  # fmt: skip
+
+
 def create_app(root: Path, *, url: str | None = None, service: Service | None = None) -> FastAPI:
     """The API over the project in `root`. Given an open `service`, the app uses it and its
     owner closes it; otherwise the app opens one (the project lock and the store) when it
@@ -78,6 +92,7 @@ def create_app(root: Path, *, url: str | None = None, service: Service | None = 
         description="Every endpoint but `/health` needs an API key (`c360 keys create`), sent as"
         " `X-API-Key` or as a bearer token. Errors are RFC 9457 problem details.",
         lifespan=lifespan,
+        dependencies=[Depends(_each_query_parameter_once)],
     )
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     if service is not None:

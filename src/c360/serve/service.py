@@ -200,6 +200,11 @@ def require(action: str):  # type: ignore[no-untyped-def]
         key: Annotated[str | None, Depends(_api_key)],
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
+        if bearer is None and request.headers.get("authorization") is not None:
+            raise HTTPException(
+                401, "the Authorization header must read `Bearer <key>` (or send the key as"
+                " X-API-Key alone)", headers={"WWW-Authenticate": "Bearer"},
+            )  # fmt: skip
         text = key or (bearer.credentials if bearer is not None else None)
         if not text:
             raise HTTPException(
