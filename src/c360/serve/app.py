@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -58,12 +59,12 @@ class Measured:
 def _each_query_parameter_once(request: Request) -> None:
     """Every query parameter of the API takes one value: one given twice is refused (422),
     rather than the last one silently winning."""
-    given = [k for k, _ in request.query_params.multi_items()]
-    repeated = sorted({k for k in given if given.count(k) > 1})
+    given = Counter(k for k, _ in request.query_params.multi_items())
+    repeated = sorted(k for k, n in given.items() if n > 1)
     if repeated:
         raise RequestValidationError([
             {"type": "value_error", "loc": ("query", k),
-             "msg": f"given {given.count(k)} times; give it once", "input": None}
+             "msg": f"given {given[k]} times; give it once", "input": None}
             for k in repeated
         ])  # fmt: skip
 
