@@ -175,11 +175,13 @@ def main() -> None:
             tag = f"bench{int(time.time())}"  # new ids on every run of the bench
             writes = _writes(to_write, id_columns, tag)
             sequential, timed, second = writes[: args.writes], [], []
+            steps: list[str] = []  # each write's Server-Timing header
             with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=600) as client:
                 for path, fields in sequential:
                     t = time.perf_counter()
                     r = client.put(path, json={"fields": fields})
                     timed.append(time.perf_counter() - t)
+                    steps.append(r.headers.get("server-timing", ""))
                     if r.status_code != 200:
                         raise SystemExit(f"PUT failed: {r.status_code} {r.text}")
                 for k, row in enumerate(pairs):
@@ -194,6 +196,7 @@ def main() -> None:
             sustained = _sustained(url, key, writes[args.writes :], args.writers, args.seconds)
         caught_up = _published(url, key)
         metrics = httpx.get(f"{url}/metrics", headers={"X-API-Key": key}).text
+        (log_path.parent / "serve-load.metrics.txt").write_text(metrics)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
@@ -208,8 +211,9 @@ def main() -> None:
         "sequential": {"writes": len(timed), "p50_ms": pct(0.5, timed),
                        "p90_ms": pct(0.9, timed), "p99_ms": pct(0.99, timed),
                        "max_ms": pct(1.0, timed),
-                       # which writes of the sequence were slowest (from 0), and how slow
-                       "slowest": [(n, round(t * 1000, 1)) for n, t in
+                       # which writes of the sequence were slowest (from 0), how slow, and
+                       # where the service says their time went
+                       "slowest": [(n, round(t * 1000, 1), steps[n]) for n, t in
                                    sorted(enumerate(timed), key=lambda x: -x[1])[:5]]},
         "second_of_a_pair": {"writes": len(second), "p50_ms": pct(0.5, second),
                              "p99_ms": pct(0.99, second)},
@@ -219,7 +223,8 @@ def main() -> None:
         "revised": _counter(metrics, "c360_write_answers_revised_total", None),
         "waits": _counter(metrics, "c360_write_waits_total", "reason"),
         "publish_lag": _lag(metrics, "c360_write_publish_seconds"),
-        "resolve_time": _lag(metrics, "c360_write_resolve_seconds")}}  # fmt: skip
+        "resolve_time": _lag(metrics, "c360_write_resolve_seconds"),
+        "journal_time": _lag(metrics, "c360_write_journal_seconds")}}  # fmt: skip
     print(json.dumps(result, indent=2))
     out = REPO / "bench" / "out" / "serve-load.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -46,6 +46,11 @@ def test_upsert_links_creates_merges_and_deletes(tmp_path: Path) -> None:
         assert linked.status_code == 200, linked.text
         body = linked.json()
         assert body["outcome"] == "linked" and body["records"][0]["customer_id"] == aisha
+        # Where its time went, step by step (W3C Server-Timing, in milliseconds).
+        steps = dict(part.strip().split(";dur=") for part in
+                     linked.headers["server-timing"].split(","))  # fmt: skip
+        assert {"resolve", "resolver", "journal", "app"} <= set(steps)
+        assert 0 < float(steps["resolver"]) <= float(steps["resolve"]) <= float(steps["app"])
         view = s.client.get(f"/customers/{aisha}", headers=s.headers()).json()
         assert ("shop", "s10") in {(r["source"], r["record_id"]) for r in view["records"]}
 

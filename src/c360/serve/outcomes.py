@@ -39,6 +39,8 @@ class WriteResult:
     # Records of a batch the run could not take, with why (the others were taken).
     refused: list[str] = field(default_factory=list)
     existed: frozenset[str] = frozenset()  # the ids written that the store held before
+    # Where the time went, by step, in seconds (sent as the answer's Server-Timing header).
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def published(self) -> bool:

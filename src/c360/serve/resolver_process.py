@@ -23,6 +23,7 @@ import contextlib
 import gc
 import logging
 import multiprocessing
+import time
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ class ResolverProcess:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__])
         self._pipe, child = context.Pipe()
+        self.took = (0.0, 0.0)  # the last resolution's, in the child: wall, processor seconds
         self._process = context.Process(target=_serve, args=(child,), name="c360-resolver",
                                         daemon=True)  # fmt: skip
         self._process.start()
@@ -94,11 +96,13 @@ class ResolverProcess:
             raise
 
     def resolve(self, source: str, rows: pa.Table, deleted: Sequence[str]) -> Resolution:
+        """As `Resolver.resolve`. `took` then holds the child's own time for it: wall-clock
+        and processor seconds (the rest of the caller's wait is the pipe and the scheduler)."""
         try:
             self._pipe.send((source, rows.column_names, rows.to_pylist(), list(deleted)))
         except (OSError, ValueError) as e:
             raise ResolverGone(f"the resolving process cannot be reached: {e}") from e
-        answer = self._receive(_ANSWER_SECONDS)
+        answer, self.took = self._receive(_ANSWER_SECONDS)
         assert isinstance(answer, Resolution)
         return answer
 
@@ -170,10 +174,13 @@ def _serve(pipe: Connection) -> None:
             break  # the service is gone
         if request is None:
             break
+        wall, cpu = time.perf_counter(), time.process_time()
         source, columns, rows, deleted = request
         table = pa.table({c: pa.array([r[c] for r in rows], pa.string()) for c in columns})
         try:
-            pipe.send(("ok", resolver.resolve(source, table, deleted)))
+            resolution = resolver.resolve(source, table, deleted)
+            took = (time.perf_counter() - wall, time.process_time() - cpu)
+            pipe.send(("ok", (resolution, took)))
         except Widen as widen:
             pipe.send(("widen", widen.reason))
         except Exception:

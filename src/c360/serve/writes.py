@@ -36,6 +36,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
@@ -172,15 +173,21 @@ class Writer(PublishMethods):
         if self.pending.failed:
             raise WritesPaused("answered writes could not be published (see the service's log)",
                                hint="restart the service: it publishes them first")  # fmt: skip
+        timings: dict[str, float] = {}
         for _ in range(3):
+            asked = time.perf_counter()
             with self._resolving:
                 if self.pending.room(MAX_WAITING):
                     self.service.metrics.waits.labels(reason="full").inc()
-                resolution = self._resolve(source, write)
+                started = time.perf_counter()
+                timings["queue"] = timings.get("queue", 0.0) + started - asked
+                resolution = self._resolve(source, write, timings)
+                timings["resolve"] = timings.get("resolve", 0.0) + time.perf_counter() - started
                 if resolution is None:
                     break
                 if not self.pending.overlaps(resolution):
-                    return self._journal(source, write, keys, resolution)
+                    result = self._journal(source, write, keys, resolution)
+                    return replace(result, timings=timings | result.timings)
             # It touches a write not yet published: resolved again once that is (the other
             # writes go on meanwhile).
             self.service.metrics.waits.labels(reason="overlap").inc()
@@ -199,18 +206,23 @@ class Writer(PublishMethods):
         if resolution.unchanged:
             self.service.metrics.answers.labels(path="unchanged").inc()
             return self._answer(resolution, keys)
+        started = time.perf_counter()
         entry = self.journal.append(source.name, write.rows, write.deleted,
                                     resolution.reserved, resolution.customers)  # fmt: skip
+        journalled = time.perf_counter() - started
+        self.service.metrics.journal_time.observe(journalled)
         self.pending.add(
             Waiting(entry, resolution.reads, resolution.writes, resolution.customer_ids)
         )
         self.service.metrics.waiting.set(len(self.pending))
         self.service.metrics.answers.labels(path="resolved").inc()
-        return self._answer(resolution, keys)
+        return replace(self._answer(resolution, keys), timings={"journal": journalled})
 
-    def _resolve(self, source: PeopleSource, write: SourceWrite) -> Resolution | None:
+    def _resolve(
+        self, source: PeopleSource, write: SourceWrite, timings: dict[str, float]
+    ) -> Resolution | None:
         """The write resolved in memory against one state of the match index; None when it
-        must be published to be answered."""
+        must be published to be answered. `timings` gains the resolving process's own time."""
         resolver = self._current_resolver()
         if resolver is None:
             return None
@@ -220,6 +232,7 @@ class Writer(PublishMethods):
             try:
                 resolution = resolver.resolve(source.name, write.rows, write.deleted)
                 self.service.metrics.resolve_time.observe(time.perf_counter() - started)
+                timings["resolver"], timings["resolver_cpu"] = resolver.took
             except Widen as widen:
                 log.info("write to %s published first: %s", source.name, widen.reason)
                 return None
