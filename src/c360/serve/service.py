@@ -38,7 +38,6 @@ __all__ = ["Metrics", "Service", "require"]
 # A store's "high value" line (the 90th percentile of lifetime value) is recomputed at most this
 # often: it is a statistic over every customer, not a per-request value.
 _HIGH_VALUE_TTL = 60.0
-_SWITCH_INTERVAL = 0.0005  # seconds
 
 
 @dataclass
@@ -140,10 +139,6 @@ class Service:
             # at it, and full collections look only at what came after. They took 80 ms, in
             # whichever thread they fell on, a request's among them.
             gc.freeze()
-            # A thread that wants the interpreter lock asks its holder to let go after this
-            # long. A request takes the lock several times on its way; with the default
-            # (5 ms), each could wait that long behind the publishing thread.
-            sys.setswitchinterval(_SWITCH_INTERVAL)
         except BaseException:
             self._stack.close()  # the lock and the store are let go of a service that failed
             raise
