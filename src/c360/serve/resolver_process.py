@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import logging
 import multiprocessing
 import time
@@ -49,6 +50,7 @@ __all__ = ["ResolverGone", "ResolverInputs", "ResolverProcess", "warm_up"]
 # A resolution takes milliseconds; one that has not come back in this long never will.
 _ANSWER_SECONDS = 30.0
 _START_SECONDS = 120.0  # the child imports c360 and opens the index
+_IDLE_SECONDS = 1.0  # with no write for this long, the child warms up again
 
 
 class ResolverGone(Exception):
@@ -132,13 +134,15 @@ class ResolverProcess:
         self._pipe.close()
 
 
-def warm_up(resolver: Resolver, per_source: int = 3) -> int:
-    """Resolve a few stored records of each source as if written again under a new id (nothing
-    is written): the first real writes then find the code loaded, and the standardisers' and
-    the index's caches filled. Without it, the first write took 60-100 ms. Returns how many
-    were resolved."""
+def warm_up(resolver: Resolver, per_source: int = 3, sources: Sequence[str] | None = None) -> int:
+    """Resolve a few stored records of each source (or of `sources`) as if written again under
+    a new id (nothing is written): the first real writes then find the code loaded, and the
+    standardisers' and the index's caches filled. Without it, the first write took 60-100 ms.
+    Returns how many were resolved."""
     done = 0
     for source, live in resolver.live.items():
+        if sources is not None and source not in sources:
+            continue
         for n, key in enumerate(resolver.index.first_records(source, per_source)):
             try:
                 found = resolver.index.records([key])
@@ -167,8 +171,18 @@ def _serve(pipe: Connection) -> None:
     warm_up(resolver)
     gc.freeze()  # the resolver lives as long as the process: the collector skips it
     pipe.send(("ready", None))
+    # Idle, the child keeps the code and the index pages a write needs warm, one source's
+    # record a second: after a quiet spell the first write took 20-55 ms in the child (3-5 ms
+    # is usual), its caches taken over by the rest of the machine. One source at a time, a
+    # write that arrives meanwhile waits for one resolution at most.
+    idle = itertools.cycle(list(resolver.live) or [None])
     while True:
         try:
+            if not pipe.poll(_IDLE_SECONDS):
+                source = next(idle)
+                if source is not None:
+                    warm_up(resolver, per_source=1, sources=[source])
+                continue
             request = pipe.recv()
         except EOFError:
             break  # the service is gone
