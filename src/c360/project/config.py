@@ -24,6 +24,7 @@ from c360.config import (
     TrainingConfig,
 )
 from c360.errors import ConfigError
+from c360.governance.policy import GovernanceConfig, policy_problems
 from c360.model import FieldKind
 
 __all__ = [
@@ -148,6 +149,7 @@ class ProjectConfig(_Strict):
     events: list[EventSource] = Field(default_factory=list)
     matching: MatchingConfig = MatchingConfig()
     golden: GoldenConfig = GoldenConfig()
+    governance: GovernanceConfig = GovernanceConfig()
 
     @model_validator(mode="after")
     def _names(self) -> ProjectConfig:
@@ -162,6 +164,13 @@ class ProjectConfig(_Strict):
                     f"event source {e.name!r}: person.source {e.person.source!r} is not a"
                     f" people source ({', '.join(sorted(people))})"
                 )
+        problems = policy_problems(
+            self.governance,
+            [*people, *(e.name for e in self.events)],
+            {e.type for e in self.events},
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 

@@ -1,0 +1,225 @@
+"""The audit log: every read of a customer and every change, append-only and hash-chained.
+
+Each entry records who (the API key's id, or the operating-system user on the command line),
+with which role, did what (`action`), to which customer, and which fields were answered —
+field names, never values, so that erasing a person leaves their audit entries telling the truth
+without holding their data. Entries are chained: an entry's `hash` is the SHA-256 of its own
+content and the hash before it, so editing or removing an entry breaks every hash after it, and
+`c360 audit verify` finds where. (Cutting entries off the end leaves a shorter, valid chain:
+keep the head `c360 audit verify` prints somewhere else, and pass it back with `--head` to
+check that it is still there.)
+
+The log is a SQLite file in the project folder (`.c360-audit.sqlite`) beside the store, not in
+it: the command line appends to it while `c360 serve` owns the store. Appends from several
+processes are serialised by SQLite's write lock, each reading the head it chains to inside its
+own transaction. The service queues reads' entries and writes them every
+`FLUSH_SECONDS` in one transaction (a read is not made to wait for a disk sync); changes are
+written before the command that made them returns.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["AUDIT_FILE", "AuditEntry", "AuditLog", "Verdict", "local_actor"]
+
+AUDIT_FILE = ".c360-audit.sqlite"
+FLUSH_SECONDS = 0.2
+_GENESIS = "0" * 64
+_COLUMNS = ("seq", "at", "actor", "role", "action", "customer_id", "fields", "detail")
+
+
+def local_actor() -> str:
+    """Who runs a command on this machine, as the audit log names them."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    actor: str
+    role: str
+    action: str
+    customer_id: str | None = None
+    fields: tuple[str, ...] = ()
+    detail: dict[str, Any] = field(default_factory=dict)
+    at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="microseconds"))
+
+
+def _digest(prev: str, seq: int, e: AuditEntry) -> str:
+    content = json.dumps(
+        [seq, e.at, e.actor, e.role, e.action, e.customer_id, list(e.fields), e.detail],
+        sort_keys=True, separators=(",", ":"), default=str,
+    )  # fmt: skip
+    return hashlib.sha256(f"{prev}\n{content}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    entries: int
+    head: str  # `seq:hash` of the last entry (`0:000…` for an empty log)
+    problem: str | None = None
+
+
+class AuditLog:
+    """Appends to and reads the project's audit log."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / AUDIT_FILE
+        self._lock = threading.Lock()
+        self._queued: list[AuditEntry] = []
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                   timeout=30)  # fmt: skip
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL,"
+            " actor TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL, customer_id TEXT,"
+            " fields TEXT NOT NULL, detail TEXT NOT NULL, prev TEXT NOT NULL,"
+            " hash TEXT NOT NULL)"
+        )
+        self._db.execute("CREATE INDEX IF NOT EXISTS audit_customer ON audit (customer_id)")
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def record(self, entry: AuditEntry) -> None:
+        """Append now: on disk when this returns (changes)."""
+        self._append([entry])
+
+    def queue(self, entry: AuditEntry) -> None:
+        """Append within `FLUSH_SECONDS` (reads, in the service; `start` must have run)."""
+        with self._lock:
+            self._queued.append(entry)
+
+    def start(self) -> None:
+        """Write queued entries in the background until `close`."""
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._flush_loop, name="c360-audit",
+                                             daemon=True)  # fmt: skip
+            self._flusher.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            queued, self._queued = self._queued, []
+        if queued:
+            self._append(queued)
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(FLUSH_SECONDS):
+            self.flush()
+
+    def _append(self, entries: Sequence[AuditEntry]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                last = self._db.execute(
+                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+                seq, prev = (int(last[0]), str(last[1])) if last else (0, _GENESIS)
+                rows = []
+                for e in entries:
+                    seq += 1
+                    digest = _digest(prev, seq, e)
+                    rows.append((seq, e.at, e.actor, e.role, e.action, e.customer_id,
+                                 json.dumps(list(e.fields)), json.dumps(e.detail, default=str),
+                                 prev, digest))  # fmt: skip
+                    prev = digest
+                self._db.executemany(
+                    "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._flusher is not None:
+            self._flusher.join(timeout=5)
+            self._flusher = None
+        self.flush()
+        self._db.close()
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def entries(
+        self,
+        *,
+        customer_id: str | None = None,
+        action: str | None = None,
+        actor: str | None = None,
+        since: int = 0,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Entries after `since` (a `seq`), oldest first, filtered by what is given."""
+        wheres: list[str] = ["seq > ?"]
+        params: list[Any] = [since]
+        for column, value in (("customer_id", customer_id), ("action", action),
+                              ("actor", actor)):  # fmt: skip
+            if value is not None:
+                wheres.append(f"{column} = ?")
+                params.append(value)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {', '.join(_COLUMNS)}, hash FROM audit WHERE {' AND '.join(wheres)}"
+                " ORDER BY seq LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+        return [
+            {**dict(zip((*_COLUMNS, "hash"), r, strict=True)),
+             "fields": json.loads(r[6]), "detail": json.loads(r[7])}
+            for r in rows
+        ]  # fmt: skip
+
+    def verify(self, head: str | None = None) -> Verdict:
+        """Walk the chain from the first entry: every hash must be its content's, every entry
+        must chain to the one before, and `seq` must have no gap. `head` (`seq:hash`, as an
+        earlier verify printed it) must still be in the chain."""
+        prev, expected, count = _GENESIS, 1, 0
+        seen_head = head is None
+        with self._lock:
+            cursor = self._db.execute(
+                f"SELECT {', '.join(_COLUMNS)}, prev, hash FROM audit ORDER BY seq"
+            )
+            for row in _rows(cursor):
+                seq = int(row[0])
+                if seq != expected:
+                    return Verdict(False, count, f"{expected - 1}:{prev}",
+                                   f"entry {expected} is missing (the next is {seq})")  # fmt: skip
+                entry = AuditEntry(
+                    actor=row[2], role=row[3], action=row[4], customer_id=row[5],
+                    fields=tuple(json.loads(row[6])), detail=json.loads(row[7]), at=row[1],
+                )  # fmt: skip
+                if row[8] != prev:
+                    return Verdict(False, count, f"{seq - 1}:{prev}",
+                                   f"entry {seq} does not chain to the entry before it")  # fmt: skip
+                if _digest(prev, seq, entry) != row[9]:
+                    return Verdict(False, count, f"{seq - 1}:{prev}",
+                                   f"entry {seq} was changed after it was written")  # fmt: skip
+                prev, expected, count = str(row[9]), seq + 1, count + 1
+                if head == f"{seq}:{prev}":
+                    seen_head = True
+        current = f"{expected - 1}:{prev}"
+        if not seen_head:
+            return Verdict(False, count, current,
+                           f"the head {head} is not in the chain: entries were cut off the end"
+                           " or replaced")  # fmt: skip
+        return Verdict(True, count, current)
+
+
+def _rows(cursor: sqlite3.Cursor) -> Iterable[tuple[Any, ...]]:
+    while batch := cursor.fetchmany(10_000):
+        yield from batch

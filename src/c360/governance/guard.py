@@ -1,0 +1,157 @@
+"""A role's policy applied to what c360 answers: the one layer every interface reads through.
+
+The REST API, the command line and exports hand their documents (the 360 view, search hits,
+records, timelines, explanations, export rows) to a `Guard` for the role asking, and send what it
+returns. A hidden value is taken out (a golden value or contact point is left out, a raw column
+dropped, an event left off the timeline); a masked one is replaced by its masking. A source
+record itself — its source and id, and why it was linked — stays visible: where data about a
+person lives is what a role needs to know to ask for it, and holds no value of theirs.
+
+Raw columns are seen as the shared-model field their source's mapping made of them (the run's
+column plans), so that hiding `phone` hides every source's phone column, whatever it is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from c360.governance.masking import mask
+from c360.governance.policy import Role
+
+__all__ = ["HIT_FIELDS", "Guard"]
+
+HIT_FIELDS = ("given_name", "family_name", "email", "phone")
+
+Doc = dict[str, Any]
+
+
+class Guard:
+    """What `role` may see of each document. `columns` maps a source's raw columns to the
+    fields they were standardised into (a column mapped to nothing counts as `other`)."""
+
+    def __init__(self, role: Role, columns: Mapping[str, Mapping[str, str]]) -> None:
+        self.role = role
+        self.columns = columns
+        self.open = role.unrestricted
+        self._actions: dict[tuple[str, tuple[str | None, ...]], str] = {}
+
+    def _value(self, field: str, value: Any, sources: Iterable[str | None]) -> tuple[bool, Any]:
+        """(whether it is shown, as what)."""
+        key = (field, tuple(sources))
+        action = self._actions.get(key)
+        if action is None:
+            action = self._actions[key] = self.role.for_field(field, key[1])
+        if action == "hide":
+            return False, None
+        return True, mask(field, value) if action == "mask" else value
+
+    def golden(self, values: list[Doc]) -> list[Doc]:
+        out = []
+        for g in values:
+            shown, value = self._value(g["field"], g.get("value"), [g.get("source")])
+            if shown:
+                out.append(g if value is g.get("value") else {**g, "value": value})
+        return out
+
+    def contact_points(self, points: list[Doc]) -> list[Doc]:
+        out = []
+        for p in points:
+            sources = (p.get("sources") or "").split(",") if p.get("sources") else []
+            shown, value = self._value(p["kind"], p.get("value"), sources)
+            if shown:
+                out.append(p if value is p.get("value") else {**p, "value": value})
+        return out
+
+    def raw(self, source: str, raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if raw is None:
+            return None
+        fields = self.columns.get(source, {})
+        out = {}
+        for column, v in raw.items():
+            shown, value = self._value(fields.get(column, "other"), v, [source])
+            if shown:
+                out[column] = value
+        return out
+
+    def records(self, records: list[Doc]) -> list[Doc]:
+        return [{**r, "raw": self.raw(r["source"], r.get("raw"))} for r in records]
+
+    def timeline(self, events: list[Doc]) -> list[Doc]:
+        out = []
+        for e in events:
+            action = self.role.for_event(e.get("type"), e.get("source"))
+            if action == "hide":
+                continue
+            if action == "mask":
+                e = {**e, "amount": None,
+                     "attributes": {k: mask("other", v) for k, v in (e.get("attributes") or {}).items()}}  # fmt: skip
+            out.append(e)
+        return out
+
+    def insights(self, insights: Doc) -> Doc | None:
+        """Calculated insights are figures, not values to mask: shown or left out (`mask`
+        leaves them out too)."""
+        return insights if self.role.for_field("insights") == "show" else None
+
+    def view(self, doc: Doc) -> Doc:
+        """The 360 view (`GET /customers/{id}`, `c360 profile --json`)."""
+        if self.open:
+            return doc
+        return {
+            **doc,
+            "golden": self.golden(doc.get("golden") or []),
+            "contact_points": self.contact_points(doc.get("contact_points") or []),
+            "records": self.records(doc.get("records") or []),
+            "timeline": self.timeline(doc.get("timeline") or []),
+            "insights": self.insights(doc.get("insights") or {}),
+        }
+
+    def guarded(self, view: Any) -> Any:
+        """A `CustomerView` (the command line's) as the role may see it."""
+        if self.open:
+            return view
+        doc = self.view(dict(view.__dict__, insights=view.insights.__dict__))
+        insights = None if doc["insights"] is None else view.insights
+        return replace(view, golden=doc["golden"], contact_points=doc["contact_points"],
+                       records=doc["records"], timeline=doc["timeline"], insights=insights)  # fmt: skip
+
+    def value(self, field: str, value: Any, sources: Iterable[str | None]) -> tuple[bool, Any]:
+        """One value of `field` held by `sources`: (whether it is shown, as what)."""
+        return self._value(field, value, sources)
+
+    def hit(self, hit: Doc) -> Doc:
+        """A search hit: the customer's golden name, email and phone (`<field>_source` says
+        which source each came from; it is not answered)."""
+        out: Doc = {"customer_id": hit["customer_id"]}
+        for field in HIT_FIELDS:
+            shown, value = self._value(field, hit.get(field), [hit.get(f"{field}_source")])
+            if shown:
+                out[field] = value
+        return out
+
+    def explanation(self, doc: Doc) -> Doc:
+        """Why two records are or are not one customer: every field's level and weight stay,
+        values the role may not see are left out (masked ones masked)."""
+        if self.open:
+            return doc
+        sources = [str(doc.get(k, "")).partition(":")[0] for k in ("a", "b")]
+        fields = []
+        for f in doc.get("fields") or []:
+            left = self._value(f["field"], f.get("left"), [sources[0]])
+            right = self._value(f["field"], f.get("right"), [sources[1]])
+            fields.append({**f, "left": left[1] if left[0] else None,
+                           "right": right[1] if right[0] else None})  # fmt: skip
+        return {**doc, "fields": fields}
+
+    def shown(self, doc: Doc) -> list[str]:
+        """The fields a guarded view answers with, for the audit log (names, not values)."""
+        found = {g["field"] for g in doc.get("golden") or []}
+        found |= {p["kind"] for p in doc.get("contact_points") or []}
+        for r in doc.get("records") or []:
+            fields = self.columns.get(r["source"], {})
+            found |= {fields.get(c, "other") for c in (r.get("raw") or {})}
+        if doc.get("insights"):
+            found.add("insights")
+        return sorted(found)
