@@ -30,9 +30,10 @@ class Served:
 
 
 def serve_project(root: Path) -> Iterator[Served]:
-    ring = KeyRing(root)
-    keys = {role: ring.create(role)[0] for role in ("reader", "writer", "admin")}
+    """The project served, with a key for each role of its policy."""
     service = Service(root)
+    ring = KeyRing(root)
+    keys = {role: ring.create(role, service.policy.roles)[0] for role in service.policy.roles}
     app = create_app(root, service=service)
     with TestClient(app) as client:
         yield Served(root, app, client, keys)

@@ -28,7 +28,7 @@ schema.app = APP
 def admin_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = write_project(tmp_path_factory.mktemp("fuzz") / "acme")
     run_project(root, SilentReporter())
-    key, _ = KeyRing(root).create("admin")
+    key, _ = KeyRing(root).create("admin", ["admin"])
     service = Service(root)
     APP.state.service = service
     yield key

@@ -50,7 +50,7 @@ def test_health_needs_no_key_and_everything_else_does(served: Served) -> None:
 
 def test_a_revoked_key_is_refused_from_the_next_request(served: Served) -> None:
     ring = KeyRing(served.root)
-    text, key = ring.create("reader", note="temporary")
+    text, key = ring.create("reader", ["reader"], note="temporary")
     assert served.client.get("/changes", headers={"X-API-Key": text}).status_code == 200
     ring.revoke(key.key_id)
     assert served.client.get("/changes", headers={"X-API-Key": text}).status_code == 401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from c360.cli import jobs, project, serve  # noqa: F401  (each registers its commands)
+from c360.cli import governance, jobs, project, serve  # noqa: F401  (each registers its commands)
 from c360.cli.app import app, console
 from c360.errors import C360Error
 

@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 
 from c360.cli.app import app, console, out
+from c360.cli.governance import audit_change
 from c360.errors import C360Error, ConfigError, StoreError
 from c360.project.config import ProjectConfig, load_project
 from c360.project.explain import explain_in_store, parse_record_key
+from c360.project.governed import guard_for
 from c360.project.lock import busy_error, lock_holder, project_lock
 from c360.project.run import PROJECT_FILE, RunSummary, run_project
 from c360.project.view import customer_view, find_customers
@@ -23,6 +25,8 @@ __all__ = ["explain_in_project", "project_records", "steward_decision"]
 ProjectDir = Annotated[
     Path, typer.Option("--project", "-p", help="Project folder (with c360.yaml).")
 ]
+RoleOption = Annotated[str, typer.Option(
+    "--role", help="Show only what this role of the governance policy may see.")]  # fmt: skip
 
 
 def read_store(root: Path, config: ProjectConfig) -> DuckDBStore:
@@ -64,6 +68,7 @@ def steward_decision(
                     hint="check the source name and id (c360 profile shows a customer's records)",
                 )
         store.add_decision(Decision(a, b, decision, now()))
+    audit_change(root, f"decision.{decision}", a=f"{a[0]}:{a[1]}", b=f"{b[0]}:{b[1]}")
     console.print(
         f"[green]✓[/] {decision}: {a[0]}:{a[1]} and {b[0]}:{b[1]} — takes effect at the next"
         " `c360 run` and wins over the model on every run after."
@@ -179,6 +184,8 @@ def run(
         full=full,
         pause=pause if pause_at else None,
     )
+    audit_change(project, "run", run_id=summary.run_id, kind=summary.kind,
+                 records=summary.records, customers=summary.customers)  # fmt: skip
     print_summary(summary)
 
 
@@ -189,6 +196,7 @@ def profile(
     phone: Annotated[str | None, typer.Option("--phone")] = None,
     name: Annotated[str | None, typer.Option("--name")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the 360 view as JSON.")] = False,
+    role: RoleOption = "admin",
     project: ProjectDir = Path("."),
 ) -> None:
     """The 360 view: golden record with lineage, source records, timeline, insights."""
@@ -196,6 +204,13 @@ def profile(
 
     config = load_project(project / PROJECT_FILE)
     with read_store(project, config) as store:
+        guard = guard_for(store, config, role)
+        if not guard.role.may("read"):
+            raise ConfigError(f"role {role!r} may not read customers")
+        searched = next((k for k, v in (("email", email), ("phone", phone),
+                                        ("full_name", name)) if v is not None), None)  # fmt: skip
+        if customer is None and searched and guard.role.for_field(searched) == "hide":
+            raise ConfigError(f"role {role!r} may not search by {searched}: its policy hides it")
         if customer is None:
             found = find_customers(
                 store, email=email, phone=phone, name=name, settings=config.standardize
@@ -207,7 +222,9 @@ def profile(
                     f"{len(found)} customers match; showing the first: {', '.join(found[:10])}"
                 )
             customer = found[0]
-        view = customer_view(store, customer)
+        view = guard.guarded(customer_view(store, customer))
+    audit_change(project, "customer.read", view.customer_id,
+                 ("*",) if guard.open else tuple(guard.shown(view.__dict__)), role=role)  # fmt: skip
     if as_json:
         out.print_json(view.to_json())
     else:
@@ -266,6 +283,7 @@ def export(
     what: Annotated[str, typer.Argument(help="customers, links, events or redirects")],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv, parquet or jsonl")] = "csv",
+    role: RoleOption = "admin",
     project: ProjectDir = Path("."),
 ) -> None:
     """Export the published state: one row per customer (golden record), link, event or redirect."""
@@ -273,7 +291,11 @@ def export(
 
     config = load_project(project / PROJECT_FILE)
     with read_store(project, config) as store:
-        rows = export_table(store, what, fmt, output)
+        guard = guard_for(store, config, role)
+        if not guard.role.may("read"):
+            raise ConfigError(f"role {role!r} may not read customers")
+        rows = export_table(store, what, fmt, output, guard)
+    audit_change(project, "export", role=role, what=what, rows=rows, output=str(output))
     console.print(f"[green]✓[/] wrote {rows:,} {what} to {output}")
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,12 +12,15 @@ from c360.cli.app import app, console, out
 from c360.errors import ConfigError
 from c360.project.run import PROJECT_FILE
 
+if TYPE_CHECKING:
+    from c360.serve.keys import ApiKey
+
 __all__: list[str] = []
 
 ProjectDir = Annotated[
     Path, typer.Option("--project", "-p", help="Project folder (with c360.yaml).")
 ]
-keys_app = typer.Typer(help="API keys for `c360 serve`: create, list, revoke.",
+keys_app = typer.Typer(help="API keys for `c360 serve`: create, list, expire, revoke.",
                        no_args_is_help=True)  # fmt: skip
 app.add_typer(keys_app, name="keys")
 
@@ -71,24 +75,59 @@ def serve(
             f" `c360 keys create --role reader -p {project}`, send it as X-API-Key"
         )
     else:
-        console.print(f"  keys: `c360 keys create --role reader|writer|admin -p {project}`")
+        console.print(f"  keys: `c360 keys create --role ROLE -p {project}` (roles: reader,"
+                      " writer, admin and those c360.yaml declares)")  # fmt: skip
     try:
         uvicorn.run(application, host=host, port=port, log_level=log_level)
     finally:
         service.close()
 
 
+def _duration(text: str | None) -> timedelta | None:
+    """`90d`, `12h` or `30m` as a time span."""
+    if text is None:
+        return None
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit():
+        raise ConfigError(f"--expires-in {text!r}: not a duration",
+                          hint="write a number and d, h or m: 90d, 12h, 30m")  # fmt: skip
+    return timedelta(**{units[unit]: int(number)})
+
+
+def _key_changed(root: Path, action: str, key: ApiKey) -> None:
+    from c360.cli.governance import audit_change
+
+    audit_change(root, action, key_id=key.key_id, role_of_key=key.role,
+                 expires_at=key.expires_at)  # fmt: skip
+
+
+_ROLE_HELP = (
+    "A role of the project's governance policy: reader, writer, admin, or one c360.yaml declares."
+)
+_EXPIRES_HELP = "The key stops working after this long: 90d, 12h, 30m (default: never)."
+_EXPIRE_IN_HELP = "Expire after this long: 7d, 12h, 30m (default: now)."
+
+
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="reader (GET), writer (and writes) or admin.")],
+    role: Annotated[str, typer.Option(help=_ROLE_HELP)],
     note: Annotated[str, typer.Option(help="What the key is for.")] = "",
+    expires_in: Annotated[str | None, typer.Option(help=_EXPIRES_HELP)] = None,
     project: ProjectDir = Path("."),
 ) -> None:
     """Create a key; it is shown once — store it where the client can read it."""
+    from c360.governance import Policy
+    from c360.project.config import load_project
     from c360.serve.keys import KeyRing
 
-    text, key = KeyRing(_project(project)).create(role, note)
-    console.print(f"[green]✓[/] key {key.key_id} ({key.role}) created; it is not shown again:")
+    root = _project(project)
+    policy = Policy.from_config(load_project(root / PROJECT_FILE).governance)
+    text, key = KeyRing(root).create(role, policy.roles, note, _duration(expires_in))
+    _key_changed(root, "key.create", key)
+    until = f", until {key.expires_at}" if key.expires_at else ""
+    console.print(f"[green]✓[/] key {key.key_id} ({key.role}{until}) created;"
+                  " it is not shown again:")  # fmt: skip
     out.print(text, highlight=False)
 
 
@@ -99,10 +138,26 @@ def keys_list(project: ProjectDir = Path(".")) -> None:
 
     from c360.serve.keys import KeyRing
 
-    table = Table("id", "role", "created", "revoked", "note")
+    table = Table("id", "role", "created", "expires", "revoked", "note")
     for k in KeyRing(_project(project)).entries():
-        table.add_row(k.key_id, k.role, k.created_at, k.revoked_at or "", k.note)
+        table.add_row(k.key_id, k.role, k.created_at, k.expires_at or "", k.revoked_at or "",
+                      k.note)  # fmt: skip
     out.print(table)
+
+
+@keys_app.command("expire")
+def keys_expire(
+    key_id: Annotated[str, typer.Argument(help="The key's id (`c360 keys list`).")],
+    in_: Annotated[str | None, typer.Option("--in", help=_EXPIRE_IN_HELP)] = None,
+    project: ProjectDir = Path("."),
+) -> None:
+    """Set when a key stops working (now, by default)."""
+    from c360.serve.keys import KeyRing
+
+    root = _project(project)
+    key = KeyRing(root).expire(key_id, _duration(in_) or timedelta(0))
+    _key_changed(root, "key.expire", key)
+    console.print(f"[green]✓[/] key {key.key_id} expires at {key.expires_at}")
 
 
 @keys_app.command("revoke")
@@ -113,5 +168,7 @@ def keys_revoke(
     """Revoke a key: the service refuses it from the next request on."""
     from c360.serve.keys import KeyRing
 
-    key = KeyRing(_project(project)).revoke(key_id)
+    root = _project(project)
+    key = KeyRing(root).revoke(key_id)
+    _key_changed(root, "key.revoke", key)
     console.print(f"[green]✓[/] key {key.key_id} revoked at {key.revoked_at}")

@@ -19,13 +19,14 @@ def render_view(console: Console, view: CustomerView) -> None:
         head += f"  (you asked for {view.asked}: {reasons})"
     console.print(head)
     i = view.insights
-    flags = "  ".join(f"[bold red]{f}[/]" for f in i.flags)
-    console.print(
-        f"lifetime value {i.lifetime_value:,.2f} · {i.orders} orders (last {i.last_order or '—'})"
-        f" · {i.open_cases} open cases (last service contact {i.last_service_contact or '—'})"
-        f" · email opened {i.emails_opened}, clicked {i.emails_clicked}"
-        f" · web visits 30d {i.web_visits_30d}  {flags}"
-    )
+    if i is not None:
+        flags = "  ".join(f"[bold red]{f}[/]" for f in i.flags)
+        console.print(
+            f"lifetime value {i.lifetime_value:,.2f} · {i.orders} orders"
+            f" (last {i.last_order or '—'}) · {i.open_cases} open cases (last service contact"
+            f" {i.last_service_contact or '—'}) · email opened {i.emails_opened}, clicked"
+            f" {i.emails_clicked} · web visits 30d {i.web_visits_30d}  {flags}"
+        )
     golden = Table(title="Golden record", title_justify="left")
     for col in ("field", "value", "from", "updated", "rule"):
         golden.add_column(col)

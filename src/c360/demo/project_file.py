@@ -164,4 +164,30 @@ golden:
     birth_date: most_frequent
     # Only sales keeps an employer worth showing.
     company: {rule: source_priority, sources: [crm]}
+
+# Who may see and change what, on every interface: the API (an API key carries a role), the
+# command line (`--role`) and exports. Each value is shown, masked (j***@example.com,
+# +1 *** *** 0199, a birth year) or hidden. admin, reader and writer exist without being named.
+governance:
+  default:                 # every role starts from this
+    can: [read]
+    fields: {national_id: hide}
+  roles:
+    steward:               # reviews matches, corrects records
+      can: [read, write]
+    sales:
+      fields: {birth_date: mask}
+      events: {case: mask}             # that a case is open, not what it says
+    service:
+      fields: {birth_date: mask}
+      events: {email: hide, web_visit: hide}
+    marketing:
+      fields: {birth_date: mask, street: hide, house_number: hide}
+      # The service desk's phone may link a customer; marketing does not see it.
+      sources: {service: {phone: hide}}
+      events: {case: hide}
+    analyst:               # figures, not people
+      default: mask
+      fields: {insights: show}
+      events: {case: hide, email: show, order: show, web_visit: show}
 """

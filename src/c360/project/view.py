@@ -57,7 +57,7 @@ class CustomerView:
     contact_points: list[dict[str, Any]]
     records: list[dict[str, Any]]
     timeline: list[dict[str, Any]]
-    insights: Insights
+    insights: Insights | None  # None: the reader's role may not see them
     created_at: Any = None
     other_ids: list[str] = field(default_factory=list)
 
@@ -72,7 +72,7 @@ class CustomerView:
                 "contact_points": self.contact_points,
                 "records": self.records,
                 "timeline": self.timeline,
-                "insights": self.insights.__dict__,
+                "insights": None if self.insights is None else self.insights.__dict__,
                 "other_ids": self.other_ids,
             },
             indent=2,

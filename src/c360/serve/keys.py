@@ -4,7 +4,10 @@ A key reads `c360_<id>_<secret>`. Only the SHA-256 of the whole key is kept (the
 random bits, so a fast hash is the right one: there is nothing to brute-force), with the key's
 role and dates, in `.c360-keys.json` (mode 0600). The file is outside the store so that
 `c360 keys create` works while `c360 serve` owns the store; the service reads it again whenever
-it changes. A key is shown once, when it is created.
+it changes. A key is shown once, when it is created, and never logged.
+
+A key carries a role of the project's governance policy (`c360.governance.policy`), which says
+what it may do and see. It stops opening the API when it is revoked or when it expires.
 """
 
 from __future__ import annotations
@@ -15,22 +18,16 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from c360.errors import ConfigError
 
-__all__ = ["ROLES", "ApiKey", "KeyRing", "Principal"]
+__all__ = ["ApiKey", "KeyRing", "Principal"]
 
 KEYS_FILE = ".c360-keys.json"
-
-# What each role may do through the API. Governance (field policies per role) builds on these.
-ROLES = {
-    "reader": frozenset({"read"}),
-    "writer": frozenset({"read", "write"}),
-    "admin": frozenset({"read", "write", "admin"}),
-}
 _KEY = re.compile(r"^c360_([0-9a-f]{8})_([A-Za-z0-9_-]{20,})$")
 
 
@@ -42,25 +39,27 @@ class ApiKey:
     created_at: str
     note: str = ""
     revoked_at: str | None = None
+    expires_at: str | None = None
+
+    def valid(self, at: str) -> bool:
+        """Whether the key opens the API at `at` (an ISO time in UTC, as `_now` writes it)."""
+        return self.revoked_at is None and (self.expires_at is None or at < self.expires_at)
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a request acts as."""
+    """Who a request acts as: a key and its role's name (the policy says what it may do)."""
 
     key_id: str
     role: str
-
-    def may(self, action: str) -> bool:
-        return action in ROLES.get(self.role, frozenset())
 
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _now(at: datetime | None = None) -> str:
+    return (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class KeyRing:
@@ -92,38 +91,58 @@ class KeyRing:
     def entries(self) -> list[ApiKey]:
         return sorted(self._load().values(), key=lambda k: (k.created_at, k.key_id))
 
-    def create(self, role: str, note: str = "") -> tuple[str, ApiKey]:
-        """A new key: its text (shown once) and what is stored of it."""
-        if role not in ROLES:
-            raise ConfigError(f"unknown role {role!r}", hint=f"roles: {', '.join(ROLES)}")
+    def create(
+        self,
+        role: str,
+        roles: Collection[str],
+        note: str = "",
+        expires_in: timedelta | None = None,
+    ) -> tuple[str, ApiKey]:
+        """A new key for one of `roles` (the project's): its text (shown once) and what is
+        stored of it."""
+        if role not in roles:
+            raise ConfigError(f"unknown role {role!r}",
+                              hint=f"the project's roles: {', '.join(sorted(roles))}"
+                              " (declare more under `governance.roles` in c360.yaml)")  # fmt: skip
         keys = dict(self._load())
         key_id = secrets.token_hex(4)
         while key_id in keys:
             key_id = secrets.token_hex(4)
         text = f"c360_{key_id}_{secrets.token_urlsafe(24)}"
-        key = ApiKey(key_id, _digest(text), role, _now(), note)
+        expires = None if expires_in is None else _now(datetime.now(UTC) + expires_in)
+        key = ApiKey(key_id, _digest(text), role, _now(), note, expires_at=expires)
         keys[key_id] = key
         self._save(keys)
         return text, key
 
     def revoke(self, key_id: str) -> ApiKey:
+        """Refuse the key from now on, for good."""
+        return self._change(key_id, "revoked_at", _now())
+
+    def expire(self, key_id: str, in_: timedelta = timedelta(0)) -> ApiKey:
+        """Let the key open the API for `in_` more (zero: expired now)."""
+        return self._change(key_id, "expires_at", _now(datetime.now(UTC) + in_))
+
+    def _change(self, key_id: str, field: str, value: str) -> ApiKey:
         keys = dict(self._load())
         key = keys.get(key_id)
         if key is None:
             raise ConfigError(f"no API key {key_id!r}", hint="`c360 keys list` shows the keys")
-        if key.revoked_at is None:
-            key = ApiKey(**(asdict(key) | {"revoked_at": _now()}))
-            keys[key_id] = key
-            self._save(keys)
+        if field == "revoked_at" and key.revoked_at is not None:
+            return key  # revoked already: the first time stands
+        key = ApiKey(**(asdict(key) | {field: value}))
+        keys[key_id] = key
+        self._save(keys)
         return key
 
     def check(self, text: str) -> Principal | None:
-        """The principal a presented key acts as; None for an unknown, wrong or revoked key."""
+        """The principal a presented key acts as; None for an unknown, wrong, revoked or
+        expired key."""
         match = _KEY.match(text.strip())
         if match is None:
             return None
         key = self._load().get(match.group(1))
-        if key is None or key.revoked_at is not None:
+        if key is None or not key.valid(_now()):
             return None
         if not hmac.compare_digest(key.sha256, _digest(text.strip())):
             return None

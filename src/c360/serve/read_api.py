@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -12,6 +13,8 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException
 
 from c360.errors import StoreError
+from c360.governance import Guard
+from c360.governance.guard import HIT_FIELDS
 from c360.project.explain import explain_in_store
 from c360.project.view import (
     CustomerRetired,
@@ -64,16 +67,29 @@ def _current(service: Service, asked: str) -> tuple[str, list[str], list[dict[st
 
 @router.get("/customers/{customer_id}", response_model=Customer360, responses=_NOT_FOUND,
             summary="The 360 view of a customer, by any ID ever issued")  # fmt: skip
-async def get_customer(customer_id: str, request: Request, _: Reader) -> Any:
+async def get_customer(customer_id: str, request: Request, who: Reader) -> Any:
     service = service_of(request)
+    guard = service.guard(who.role)
     if customer_id in service.writer.pending.customers:
         await run_in_threadpool(_settled, service, customer_id)
     # A current ID: its view, rendered when the service started (a lookup of microseconds,
     # answered on the event loop). Any other ID is resolved in the store, off the loop.
     ready = service.views.get(customer_id)
-    if ready is not None:
+    if ready is None:
+        view = guard.view(await run_in_threadpool(_view_from_store, service, customer_id))
+        service.audited(request, "customer.read", view["customer_id"], _shown(guard, view))
+        return view
+    if guard.open:
+        service.audited(request, "customer.read", customer_id)
         return Response(ready, media_type="application/json")
-    return await run_in_threadpool(_view_from_store, service, customer_id)
+    view = guard.view(json.loads(ready))
+    service.audited(request, "customer.read", customer_id, guard.shown(view))
+    return Response(json.dumps(view, separators=(",", ":")), media_type="application/json")
+
+
+def _shown(guard: Guard, view: dict[str, Any]) -> list[str]:
+    """The fields answered, for the audit log: all of them (`*`) to a role that sees all."""
+    return ["*"] if guard.open else guard.shown(view)
 
 
 def _view_from_store(service: Service, customer_id: str) -> dict[str, Any]:
@@ -86,7 +102,8 @@ def _view_from_store(service: Service, customer_id: str) -> dict[str, Any]:
         "asked": view.asked, "customer_id": view.customer_id, "other_ids": view.other_ids,
         "redirects": view.redirects, "created_at": view.created_at, "golden": view.golden,
         "contact_points": view.contact_points, "records": view.records,
-        "timeline": view.timeline, "insights": view.insights.__dict__,
+        "timeline": view.timeline,
+        "insights": None if view.insights is None else view.insights.__dict__,
     }  # fmt: skip
 
 
@@ -94,7 +111,7 @@ def _view_from_store(service: Service, customer_id: str) -> dict[str, Any]:
             summary="Find customers by email, phone or name")  # fmt: skip
 def search_customers(
     request: Request,
-    _: Reader,
+    who: Reader,
     email: Annotated[str | None, Query(max_length=320)] = None,
     phone: Annotated[str | None, Query(max_length=64)] = None,
     name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
@@ -106,28 +123,37 @@ def search_customers(
     if len(given) != 1:
         raise HTTPException(422, "give exactly one of email, phone or name")
     service = service_of(request)
+    guard = service.guard(who.role)
+    by = "full_name" if given[0] == "name" else given[0]
+    if guard.role.for_field(by) == "hide":
+        raise HTTPException(403, f"role {who.role!r} may not search by {given[0]}: its policy"
+                            f" hides {by}")  # fmt: skip
     store = service.reader()
     try:
         found = find_customers(store, email=email, phone=phone, name=name,
                                settings=service.config.standardize, limit=limit)  # fmt: skip
     except StoreError as e:
         raise HTTPException(422, f"{given[0]}: {user_detail(e)}") from None
-    return {"customers": _summaries(store, found[:limit])}
+    hits = [guard.hit(h) for h in _summaries(store, found[:limit])]
+    for h in hits:  # the value searched by is not kept: the log holds no personal data
+        service.audited(request, "customer.search", h["customer_id"],
+                        sorted(set(h) - {"customer_id"}), by=given[0])  # fmt: skip
+    return {"customers": hits}
 
 
 def _summaries(store: Any, ids: list[str]) -> list[dict[str, Any]]:
+    """Each customer's golden name, email and phone, and the source of each."""
     if not ids:
         return []
     marks = ", ".join("?" for _ in ids)
+    picked = ", ".join(
+        f"max(value) FILTER (WHERE field = '{f}') AS {f},"
+        f" max(source) FILTER (WHERE field = '{f}') AS {f}_source"
+        for f in HIT_FIELDS
+    )
     rows = store.query(
-        f"""
-        SELECT customer_id,
-               max(value) FILTER (WHERE field = 'given_name') AS given_name,
-               max(value) FILTER (WHERE field = 'family_name') AS family_name,
-               max(value) FILTER (WHERE field = 'email') AS email,
-               max(value) FILTER (WHERE field = 'phone') AS phone
-        FROM golden WHERE customer_id IN ({marks}) GROUP BY customer_id
-        """,
+        f"SELECT customer_id, {picked} FROM golden WHERE customer_id IN ({marks})"
+        " GROUP BY customer_id",
         ids,
     )
     by_id = {r["customer_id"]: r for r in rows}
@@ -139,7 +165,7 @@ def _summaries(store: Any, ids: list[str]) -> list[dict[str, Any]]:
 def get_timeline(
     customer_id: str,
     request: Request,
-    _: Reader,
+    who: Reader,
     department: Annotated[str | None, Query(max_length=100)] = None,
     type: Annotated[str | None, Query(max_length=100)] = None,
     since: Annotated[str | None, Query(max_length=40, description="ISO time, inclusive")] = None,
@@ -152,16 +178,26 @@ def get_timeline(
     events = timeline(service.reader(), current, limit=limit + 1, offset=offset,
                       department=department, kind=type, since=since, until=until)  # fmt: skip
     more = len(events) > limit
-    return {"customer_id": current, "events": events[:limit],
+    # Events the role may not see are left out of the page; paging goes on past them.
+    shown = service.guard(who.role).timeline(events[:limit])
+    service.audited(request, "customer.timeline", current,
+                    sorted({str(e["type"]) for e in shown}))  # fmt: skip
+    return {"customer_id": current, "events": shown,
             "next_offset": offset + limit if more else None}  # fmt: skip
 
 
 @router.get("/customers/{customer_id}/records", response_model=RecordList, responses=_NOT_FOUND,
             summary="The customer's source records, with raw rows and link evidence")  # fmt: skip
-def get_records(customer_id: str, request: Request, _: Reader) -> dict[str, Any]:
+def get_records(customer_id: str, request: Request, who: Reader) -> dict[str, Any]:
     service = service_of(request)
     current, _others, _chain = _current(service, customer_id)
-    return {"customer_id": current, "records": customer_records(service.reader(), current)}
+    guard = service.guard(who.role)
+    records = customer_records(service.reader(), current)
+    if not guard.open:
+        records = guard.records(records)
+    service.audited(request, "customer.records", current,
+                    _shown(guard, {"records": records}))  # fmt: skip
+    return {"customer_id": current, "records": records}
 
 
 RecordKey = Annotated[str, Query(min_length=3, max_length=300, pattern=r"^[^:]+:.+$",
@@ -171,7 +207,7 @@ RecordKey = Annotated[str, Query(min_length=3, max_length=300, pattern=r"^[^:]+:
 @router.get("/explain", response_model=Explanation,
             responses={404: PROBLEM_RESPONSES[401] | {"description": "No such record."}},
             summary="Why two records are, or are not, the same customer")  # fmt: skip
-def explain(a: RecordKey, b: RecordKey, request: Request, _: Reader) -> dict[str, Any]:
+def explain(a: RecordKey, b: RecordKey, request: Request, who: Reader) -> dict[str, Any]:
     service = service_of(request)
     store = service.reader()
     try:
@@ -185,13 +221,17 @@ def explain(a: RecordKey, b: RecordKey, request: Request, _: Reader) -> dict[str
                            [source, record_id])  # fmt: skip
         customers.append(rows[0]["customer_id"] if rows else None)
     why = pair.explanation
-    return {
+    guard = service.guard(who.role)
+    for c in {c for c in customers if c is not None}:
+        service.audited(request, "customer.explain", c, [f.field for f in why.fields],
+                        a=a, b=b)  # fmt: skip
+    return guard.explanation({
         "a": a, "b": b, "same_customer": customers[0] is not None and customers[0] == customers[1],
         "rule": why.rule, "fields": [f.__dict__ for f in why.fields],
         "prior_weight": why.prior_weight, "match_weight": why.match_weight,
         "match_probability": why.match_probability, "threshold": pair.threshold,
         "conflict": list(pair.conflict) if pair.conflict else None,
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 Since = Annotated[int, Query(ge=0, le=2**62, description="The last `seq` already seen.")]

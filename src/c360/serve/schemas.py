@@ -12,6 +12,7 @@ from c360.project.view import Insights
 from c360.resolve.explain import FieldExplanation
 
 __all__ = [
+    "AuditPage",
     "Change",
     "ChangePage",
     "Customer360",
@@ -98,7 +99,7 @@ class Customer360(BaseModel):
     contact_points: list[ContactPoint]
     records: list[SourceRecord]
     timeline: list[TimelineEvent] = Field(description="The newest events; page with /timeline.")
-    insights: Insights
+    insights: Insights | None = Field(description="Null for a role whose policy hides them.")
 
 
 class CustomerHit(BaseModel):
@@ -144,6 +145,23 @@ class Change(BaseModel):
     customer_id: str | None
     other_id: str | None
     run_id: str | None
+
+
+class AuditEntry(BaseModel):
+    seq: int
+    at: str
+    actor: str = Field(description="`key:<id>` for an API key, `cli:<user>` for a command.")
+    role: str
+    action: str = Field(description="customer.read, customer.search, record.write, run, …")
+    customer_id: str | None
+    fields: list[str] = Field(description="The fields answered (`*`: all), never their values.")
+    detail: dict[str, Any]
+    hash: str
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntry]
+    next: int = Field(description="The cursor to pass as `since` next time.")
 
 
 class ChangePage(BaseModel):

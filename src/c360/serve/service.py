@@ -12,11 +12,11 @@ import gc
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.exceptions import HTTPException
 
 from c360.errors import ConfigError
+from c360.governance import AuditEntry, AuditLog, Guard, Policy, UnknownRole
 from c360.project.config import ProjectConfig, load_project
 from c360.project.lock import project_lock
 from c360.project.run import PROJECT_FILE
@@ -109,6 +110,8 @@ class Service:
         self.root = root.resolve()
         self.config: ProjectConfig = load_project(self.root / PROJECT_FILE)
         self.keys = KeyRing(self.root)
+        self.policy = Policy.from_config(self.config.governance)
+        self._guards: dict[str, Guard] = {}
         self.metrics = Metrics()
         self.write_lock = threading.Lock()
         self.changed = threading.Condition()
@@ -135,6 +138,9 @@ class Service:
                 )
             self.writer.start()
             self.writer.prepare()
+            self.audit = AuditLog(self.root)
+            self._stack.callback(self.audit.close)
+            self.audit.start()
             # What start-up loaded lives as long as the service: the collector stops looking
             # at it, and full collections look only at what came after. They took 80 ms, in
             # whichever thread they fell on, a request's among them.
@@ -151,6 +157,23 @@ class Service:
         if index is not None:
             index.close()
         self._stack.close()
+
+    def guard(self, role: str) -> Guard:
+        """What `role` may see, applied to what the service answers."""
+        guard = self._guards.get(role)
+        if guard is None:
+            columns = {source: {p.mapping.column: p.mapping.field for p in plans}
+                       for source, plans in self.writer.column_plans().items()}  # fmt: skip
+            guard = Guard(self.policy.role(role), columns)
+            self._guards[role] = guard
+        return guard
+
+    def audited(self, request: Request, action: str, customer_id: str | None,
+                fields: Sequence[str] = ("*",), **detail: Any) -> None:  # fmt: skip
+        """Note a read in the audit log (written within a fraction of a second)."""
+        principal: Principal = request.state.principal
+        self.audit.queue(AuditEntry(f"key:{principal.key_id}", principal.role, action,
+                                    customer_id, tuple(fields), detail))  # fmt: skip
 
     def reader(self) -> DuckDBStore:
         """This thread's cursor on the store."""
@@ -221,9 +244,13 @@ def require(action: str):  # type: ignore[no-untyped-def]
             # A damaged keys file is the operator's problem, not the client's.
             raise HTTPException(503, "the service cannot read its API keys") from e
         if principal is None:
-            raise HTTPException(401, "this API key is not valid (unknown or revoked)",
+            raise HTTPException(401, "this API key is not valid (unknown, revoked or expired)",
                                 headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
-        if not principal.may(action):
+        try:
+            role = service_of(request).policy.role(principal.role)
+        except UnknownRole as e:
+            raise HTTPException(403, f"this key's role no longer exists: {e}") from None
+        if not role.may(action):
             raise HTTPException(403, f"role {principal.role!r} may not {action}")
         request.state.principal = principal
         return principal

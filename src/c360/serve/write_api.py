@@ -101,6 +101,9 @@ def _call(request: Request, action: str, *args: Any) -> WriteResult:
         raise HTTPException(404, user_detail(e)) from None
     except C360Error as e:
         raise HTTPException(422, user_detail(e)) from None
+    for source, record_id, customer_id in result.records:
+        service_of(request).audited(request, f"record.{action}", customer_id, (),
+                                    source=source, record_id=record_id)  # fmt: skip
     return result
 
 

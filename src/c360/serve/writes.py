@@ -119,7 +119,7 @@ class Writer(PublishMethods):
             self._ready()
         except NeedsRun:
             return  # every write will say why
-        self._source_plans()
+        self.column_plans()
         with self._resolving:
             self._current_resolver()
 
@@ -298,7 +298,7 @@ class Writer(PublishMethods):
             existed=frozenset(i for s, i in resolution.existed if s == source),
         )
 
-    def _source_plans(self) -> dict[str, list[ColumnPlan]]:
+    def column_plans(self) -> dict[str, list[ColumnPlan]]:
         """How the last run read each people source's columns."""
         if self._plans is None:
             last = self.service.reader().last_run()
@@ -311,7 +311,7 @@ class Writer(PublishMethods):
         """The written records as the source's raw rows: its planned columns, its id and
         updated-at columns, the columns its `fields` names, and whatever else the records
         carry."""
-        columns = [p.mapping.column for p in self._source_plans().get(source.name, [])]
+        columns = [p.mapping.column for p in self.column_plans().get(source.name, [])]
         for extra in (source.id, source.updated_at, *source.fields):
             if extra and extra not in columns:
                 columns.append(extra)

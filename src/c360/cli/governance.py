@@ -1,0 +1,107 @@
+"""`c360 audit`: the audit log, read and verified."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from c360.cli.app import app, console, out
+from c360.errors import C360Error, ConfigError
+from c360.project.run import PROJECT_FILE
+
+__all__ = ["audit_change"]
+
+ProjectDir = Annotated[
+    Path, typer.Option("--project", "-p", help="Project folder (with c360.yaml).")
+]
+audit_app = typer.Typer(help="The audit log of reads and changes: list it, verify its chain.",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(audit_app, name="audit")
+
+
+def audit_change(
+    root: Path,
+    action: str,
+    customer_id: str | None = None,
+    fields: tuple[str, ...] = (),
+    role: str = "admin",
+    **detail: Any,
+) -> None:
+    """Note what a command did in the project's audit log (on disk when this returns). A
+    command acts as the operating-system user who runs it, as `admin` unless it took
+    `--role`."""
+    from c360.governance import AuditEntry, AuditLog, local_actor
+
+    log = AuditLog(root)
+    try:
+        log.record(AuditEntry(local_actor(), role, action, customer_id, fields, detail))
+    finally:
+        log.close()
+
+
+def _log(project: Path):  # type: ignore[no-untyped-def]
+    from c360.governance import AuditLog
+
+    if not (project / PROJECT_FILE).exists():
+        raise ConfigError(f"{project / PROJECT_FILE} not found",
+                          hint="run this in a project folder, or pass --project")  # fmt: skip
+    return AuditLog(project)
+
+
+@audit_app.command("list")
+def audit_list(
+    customer: Annotated[str | None, typer.Option("--customer", help="One customer ID.")] = None,
+    action: Annotated[str | None, typer.Option(help="customer.read, record.write, run, …")] = None,
+    actor: Annotated[str | None, typer.Option(help="key:<id> or cli:<user>.")] = None,
+    since: Annotated[int, typer.Option(help="Entries after this seq.")] = 0,
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    project: ProjectDir = Path("."),
+) -> None:
+    """Entries oldest first: who, with which role, did what to which customer, and which
+    fields were answered (names, never values)."""
+    from rich.table import Table
+
+    log = _log(project)
+    try:
+        rows = log.entries(customer_id=customer, action=action, actor=actor, since=since,
+                           limit=limit)  # fmt: skip
+    finally:
+        log.close()
+    if as_json:
+        for r in rows:
+            out.print(json.dumps(r), highlight=False, soft_wrap=True)
+        return
+    table = Table("seq", "at", "actor", "role", "action", "customer", "fields", "detail")
+    for r in rows:
+        table.add_row(str(r["seq"]), r["at"], r["actor"], r["role"], r["action"],
+                      r["customer_id"] or "", ", ".join(r["fields"]),
+                      json.dumps(r["detail"]) if r["detail"] else "")  # fmt: skip
+    out.print(table)
+
+
+_HEAD_HELP = "A head an earlier verify printed (seq:hash): check it is still in the chain."
+
+
+@audit_app.command("verify")
+def audit_verify(
+    head: Annotated[str | None, typer.Option(help=_HEAD_HELP)] = None,
+    project: ProjectDir = Path("."),
+) -> None:
+    """Check that no entry was changed or removed: every entry's hash is its content's and
+    chains to the one before. Prints the head; keep it elsewhere to catch entries cut off the
+    end later (`--head`)."""
+    log = _log(project)
+    try:
+        verdict = log.verify(head)
+    finally:
+        log.close()
+    if not verdict.ok:
+        raise C360Error(f"the audit log was tampered with: {verdict.problem}",
+                        hint=f"{verdict.entries:,} entries check out before it")  # fmt: skip
+    n = verdict.entries
+    console.print(f"[green]✓[/] chain intact over {n:,} entr{'y' if n == 1 else 'ies'};"
+                  f" head {verdict.head}")  # fmt: skip

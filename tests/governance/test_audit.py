@@ -1,0 +1,82 @@
+"""The audit log: appended from several writers, queried, and any edit, removal or cut-off
+found by `verify`."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from c360.governance import AuditEntry, AuditLog
+from c360.governance.audit import AUDIT_FILE
+from tests.project.conftest import c360, write_project
+
+
+def _log_with(root: Path, n: int) -> AuditLog:
+    log = AuditLog(root)
+    for i in range(n):
+        log.record(AuditEntry(f"key:{i % 3}", "sales", "customer.read", f"C{i}", ("email",)))
+    return log
+
+
+def test_entries_chain_and_verify(tmp_path: Path) -> None:
+    log = _log_with(tmp_path, 5)
+    other = AuditLog(tmp_path)  # a second writer (the command line beside the service)
+    other.record(AuditEntry("cli:ops", "admin", "run", detail={"run_id": "R-1"}))
+    other.close()
+    log.queue(AuditEntry("key:9", "sales", "customer.read", "C9", ("*",)))
+    log.flush()
+    verdict = log.verify()
+    assert verdict.ok and verdict.entries == 7 and verdict.head.startswith("7:")
+    assert [e["customer_id"] for e in log.entries(actor="key:0")] == ["C0", "C3"]
+    assert log.entries(action="run")[0]["detail"] == {"run_id": "R-1"}
+    assert [e["seq"] for e in log.entries(since=5)] == [6, 7]
+    log.close()
+
+
+def _tamper(root: Path, sql: str) -> None:
+    with sqlite3.connect(root / AUDIT_FILE) as db:
+        db.execute(sql)
+
+
+def test_an_edited_entry_is_found(tmp_path: Path) -> None:
+    _log_with(tmp_path, 5).close()
+    _tamper(tmp_path, "UPDATE audit SET customer_id = 'C-other' WHERE seq = 3")
+    verdict = AuditLog(tmp_path).verify()
+    assert not verdict.ok and verdict.problem == "entry 3 was changed after it was written"
+    assert verdict.entries == 2
+
+
+def test_a_removed_entry_is_found_even_with_the_chain_redone_after_it(tmp_path: Path) -> None:
+    _log_with(tmp_path, 5).close()
+    _tamper(tmp_path, "DELETE FROM audit WHERE seq = 2")
+    verdict = AuditLog(tmp_path).verify()
+    assert not verdict.ok and verdict.problem == "entry 2 is missing (the next is 3)"
+    # Renumbered to hide the gap: entry 3's hash no longer chains.
+    _tamper(tmp_path, "UPDATE audit SET seq = seq - 1 WHERE seq > 2")
+    verdict = AuditLog(tmp_path).verify()
+    assert not verdict.ok and "does not chain" in (verdict.problem or "")
+
+
+def test_entries_cut_off_the_end_are_found_against_a_kept_head(tmp_path: Path) -> None:
+    log = _log_with(tmp_path, 5)
+    head = log.verify().head
+    log.close()
+    _tamper(tmp_path, "DELETE FROM audit WHERE seq >= 4")
+    assert AuditLog(tmp_path).verify().ok  # a shorter chain is a valid chain…
+    verdict = AuditLog(tmp_path).verify(head)  # …but the head kept elsewhere is gone
+    assert not verdict.ok and "cut off the end" in (verdict.problem or "")
+
+
+def test_audit_cli_lists_and_verifies(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "acme")
+    made = c360("keys", "create", "--role", "reader", cwd=root)
+    assert made.returncode == 0, made.stderr
+    listed = c360("audit", "list", "--json", cwd=root)
+    assert listed.returncode == 0 and '"action": "key.create"' in listed.stdout
+    assert made.stdout.strip() not in listed.stdout  # a key's secret is never logged
+    ok = c360("audit", "verify", cwd=root)
+    assert ok.returncode == 0 and "chain intact over 1 entry; head 1:" in ok.stderr
+    _tamper(root, "UPDATE audit SET role = 'admin2'")
+    bad = c360("audit", "verify", cwd=root)
+    assert bad.returncode == 2 and "tampered with: entry 1 was changed" in bad.stderr
+    assert "Traceback" not in bad.stderr
