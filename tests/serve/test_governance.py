@@ -212,3 +212,11 @@ def test_a_role_hiding_by_default_hides_events_too(governed: Served) -> None:
     assert hidden["events"] == []
     view = s.client.get(f"/customers/{john}", headers=s.headers("analyst")).json()
     assert view["timeline"] == [] and view["insights"] is None and view["contact_points"] == []
+
+
+def test_subject_export_over_the_api_is_for_admins(governed: Served) -> None:
+    s, john = governed, _john(governed)
+    assert s.client.get(f"/customers/{john}/export", headers=s.headers("reader")).status_code == 403
+    doc = s.client.get(f"/customers/{john}/export", headers=s.headers("admin")).json()
+    assert doc["customer_id"] == john and len(doc["records"]) == 2
+    assert any(e["action"] == "customer.read" for e in doc["audit"])

@@ -105,3 +105,42 @@ def audit_verify(
     n = verdict.entries
     console.print(f"[green]✓[/] chain intact over {n:,} entr{'y' if n == 1 else 'ies'};"
                   f" head {verdict.head}")  # fmt: skip
+
+
+subject_app = typer.Typer(help="Subject rights: everything held about a person, exported.",
+                          no_args_is_help=True)  # fmt: skip
+app.add_typer(subject_app, name="subject")
+
+
+@subject_app.command("export")
+def subject_export(
+    person: Annotated[str, typer.Argument(help="A customer ID (any ever issued), email or phone.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+    ] = None,
+    project: ProjectDir = Path("."),
+) -> None:
+    """Everything c360 holds about one person, as one JSON document (access, portability):
+    golden record with lineage, source records with their raw rows, events, redirects and
+    the audit log's entries about them."""
+    from c360.cli.project import read_store
+    from c360.governance import AuditLog
+    from c360.project.config import load_project
+    from c360.project.subject import find_subject, subject_document
+
+    config = load_project(project / PROJECT_FILE)
+    with read_store(project, config) as store:
+        customer_id = find_subject(store, config, person)
+        log = AuditLog(project)
+        try:
+            document = subject_document(store, config, customer_id, log)
+        finally:
+            log.close()
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    audit_change(project, "subject.export", customer_id, ("*",))
+    if output is None:
+        out.print(text, highlight=False, soft_wrap=True)
+        return
+    output.write_text(text + "\n", encoding="utf-8")
+    console.print(f"[green]✓[/] {customer_id}: {len(document['records'])} records,"
+                  f" {len(document['events'])} events → {output}")  # fmt: skip
