@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -83,9 +83,9 @@ async def get_customer(customer_id: str, request: Request, who: Reader) -> Any:
     if guard.open:
         service.audited(request, "customer.read", customer_id)
         return Response(ready, media_type="application/json")
-    view = guard.view(json.loads(ready))
+    view = guard.view(orjson.loads(ready))
     service.audited(request, "customer.read", customer_id, guard.shown(view))
-    return Response(json.dumps(view, separators=(",", ":")), media_type="application/json")
+    return Response(orjson.dumps(view), media_type="application/json")
 
 
 def _shown(guard: Guard, view: dict[str, Any]) -> list[str]:
