@@ -144,3 +144,63 @@ def subject_export(
     output.write_text(text + "\n", encoding="utf-8")
     console.print(f"[green]✓[/] {customer_id}: {len(document['records'])} records,"
                   f" {len(document['events'])} events → {output}")  # fmt: skip
+
+
+@subject_app.command("erase")
+def subject_erase(
+    person: Annotated[str, typer.Argument(help="A customer ID (any ever issued), email or phone.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    project: ProjectDir = Path("."),
+) -> None:
+    """Erase a person: their personal data leaves every table and file c360 keeps, only a
+    keyed hash of each of their records stays (so the next sync does not bring them back), and
+    every ID they had is retired. Lists the source systems that still hold their records.
+    The service must be stopped; the store is rewritten, and the read model, the match index
+    and the standardisation cache are rebuilt when next needed."""
+    import sqlite3
+
+    from rich.prompt import Confirm
+
+    from c360.errors import StoreError
+    from c360.progress import SilentReporter
+    from c360.project.config import load_project
+    from c360.project.erasure import drop_derived, erase_subject
+    from c360.project.lock import project_lock
+    from c360.project.subject import find_subject
+    from c360.serve.journal import JOURNAL_FILE, waiting_writes
+    from c360.store import DuckDBStore
+    from c360.store.erasing import rewrite_store
+
+    config = load_project(project / PROJECT_FILE)
+    if waiting_writes(project):
+        raise StoreError("writes answered by `c360 serve` are not published yet",
+                         hint="start `c360 serve` once: it publishes them first")  # fmt: skip
+    path = project / config.store
+    with project_lock(project, holder="c360 subject erase"):
+        with DuckDBStore(path) as store:
+            customer_id = find_subject(store, config, person)
+            records = store.query("SELECT count(*) AS n FROM links WHERE customer_id = ?",
+                                  [customer_id])[0]["n"]  # fmt: skip
+            if not yes and not Confirm.ask(
+                f"Erase customer {customer_id} ({records} source records) for good?",
+                console=console,
+            ):
+                raise C360Error("nothing erased")
+            erasure = erase_subject(project, config, store, customer_id, SilentReporter())
+        rewrite_store(path)
+        drop_derived(project)
+        journal = project / JOURNAL_FILE
+        if journal.exists():  # published writes leave their bytes in free pages
+            with sqlite3.connect(journal) as db:
+                db.execute("VACUUM")
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    audit_change(project, "subject.erase", customer_id, ("*",), ids=len(erasure.ids),
+                 records={s: len(r) for s, r in erasure.records.items()},
+                 events_cleared=erasure.events_cleared)  # fmt: skip
+    console.print(f"[green]✓[/] erased {customer_id} (IDs retired: {', '.join(erasure.ids)});"
+                  f" {erasure.events_cleared} events kept without personal fields")  # fmt: skip
+    if erasure.records:
+        console.print("The source systems still hold the person's records; delete them there"
+                      " (c360 will not take them again):")  # fmt: skip
+        for source, ids in erasure.records.items():
+            out.print(f"  {source}: {', '.join(ids)}", highlight=False)

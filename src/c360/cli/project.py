@@ -109,13 +109,17 @@ def print_summary(summary: RunSummary) -> None:
     from rich.table import Table
 
     table = Table(title="Sources", title_justify="left")
-    for col in ("source", "kind", "rows", "used", "quarantined"):
+    erased = any(s.suppressed for s in summary.sources)
+    for col in ("source", "kind", "rows", "used", "quarantined", *(["erased"] if erased else [])):
         table.add_column(col, justify="left" if col in ("source", "kind") else "right")
     for s in summary.sources:
+        extra = [f"{s.suppressed:,}"] if erased else []
         if s.unchanged:
-            table.add_row(s.name, s.kind, "[dim]unchanged[/]", f"[dim]{s.used:,}[/]", "[dim]—[/]")
+            table.add_row(s.name, s.kind, "[dim]unchanged[/]", f"[dim]{s.used:,}[/]", "[dim]—[/]",
+                          *(["[dim]—[/]"] if erased else []))  # fmt: skip
         else:
-            table.add_row(s.name, s.kind, f"{s.rows:,}", f"{s.used:,}", f"{s.quarantined:,}")
+            table.add_row(s.name, s.kind, f"{s.rows:,}", f"{s.used:,}", f"{s.quarantined:,}",
+                          *extra)  # fmt: skip
     console.print(table)
     r = summary.redirects
     console.print(

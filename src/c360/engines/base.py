@@ -168,6 +168,16 @@ class Engine(Protocol):
     def null_counts(self, table: str, columns: Sequence[str]) -> dict[str, int]: ...
     def quarantine_ids(self, table: str, id_column: str) -> list[tuple[int, str]]: ...
 
+    def suppress(
+        self,
+        table: str,
+        id_column: str,
+        source: str,
+        keys: frozenset[str],
+        secret: str,
+        normalise: str | None = None,
+    ) -> int: ...
+
     # records
     def build_records(
         self,

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from c360.engines.base import Engine, EventMapping
 from c360.errors import SourceError
+from c360.governance.suppression import CONTACT, suppression
 from c360.model import ColumnMapping, FieldKind
 from c360.project.config import ProjectConfig
 from c360.project.sources import read_sql_rows
@@ -38,6 +39,7 @@ class SourceCount:
     used: int
     quarantined: int
     unchanged: bool = False  # an incremental run did not read it: counts are the store's
+    suppressed: int = 0  # rows of erased people, dropped unread
 
 
 def _contact_lookup(
@@ -60,9 +62,12 @@ def tie_events(
     people: list[str],
     only: set[str] | None = None,
     given: Mapping[str, pa.Table] | None = None,
+    suppressed: tuple[frozenset[str], str] = (frozenset(), ""),
 ) -> tuple[pa.Table, list[pa.Table], list[SourceCount]]:
     """Read the event sources (or `only` some), tie each event to its customer. `given`
     holds rows already at hand per source (events posted to the API), read instead.
+    `suppressed` (keyed hashes and their key) names erased people: their events are dropped
+    unread, by the record id or contact value they point at.
 
     Returns every well-formed event (an untied one with a null customer), the quarantined
     rows with their reasons, and per source its counts.
@@ -107,6 +112,13 @@ def tie_events(
             contact_column=contact if source.person.record_id is None else None,
             contact_kind=kind if source.person.record_id is None else None,
         )  # fmt: skip
+        dropped = 0
+        keys, secret = suppressed
+        if keys and source.person.record_id is not None and source.person.source is not None:
+            dropped = engine.suppress(table, source.person.record_id, source.person.source,
+                                      keys, secret)  # fmt: skip
+        elif keys and contact is not None and kind is not None:
+            dropped = engine.suppress(table, contact, CONTACT, keys, secret, normalise=kind)
         lookup = (
             _contact_lookup(engine, table, contact, kind, config, root)
             if mapping.contact_column is not None and contact is not None and kind is not None
@@ -135,6 +147,7 @@ def tie_events(
                 report.rows + len(rejected),
                 tied,
                 bad.num_rows + len(rejected),
+                suppressed=dropped,
             )
         )
     schema = pa.schema(
@@ -190,7 +203,8 @@ def retie_moved_events(
         pc.field("source").isin(pa.array(unread, pa.string()))
     )
     retied = engine.retie_events(stored)
-    events, quarantined, counts = tie_events(root, config, engine, names, only=reread)
+    events, quarantined, counts = tie_events(root, config, engine, names, only=reread,
+                                             suppressed=suppression(root, store))  # fmt: skip
     untied = retied.filter(pc.is_valid(retied.column("reason")))
     if untied.num_rows:
         quarantined.append(

@@ -39,6 +39,7 @@ from c360.engines.base import Engine
 from c360.model import FieldKind
 from c360.pipeline import JobSpec, prepare_job, score_pairs
 from c360.progress import timed
+from c360.project.erasure import with_suppression
 from c360.project.events import CACHE_DIR, retie_moved_events
 from c360.project.identity import assign_customer_ids
 from c360.project.neighbourhood import Neighbourhood, Widen
@@ -166,6 +167,7 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
             if since is not None:
                 # Only rows updated since the last run were read: the ids tell what is gone.
                 ids_now[source.name] = source_ids(source)
+    specs = with_suppression(root, store, specs)
     if specs:
         known = store.known_records(
             [s.name for s in reread],

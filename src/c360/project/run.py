@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
+from c360.governance.suppression import suppression
 from c360.model import FieldKind
 from c360.pipeline import JobSpec, ModelTrained, prepare_job, score_pairs, train_on_prepared
 from c360.progress import Reporter, timed
 from c360.project.config import ProjectConfig, load_project
+from c360.project.erasure import with_suppression
 from c360.project.events import CACHE_DIR, SourceCount, tie_events
 from c360.project.identity import assign_customer_ids
 from c360.project.lock import project_lock
@@ -107,6 +109,7 @@ def _run_full(ctx: RunContext) -> RunSummary:
             specs.append(read.spec)
             sql_quarantine += [(source.name, row, reason) for row, reason in read.quarantined]
             watermarks[source.name] = read.watermark
+        specs = with_suppression(root, store, specs)
     reused = model is not None and last is not None and "blocking" in last.metrics
     job_spec = JobSpec(
         sources=specs,
@@ -166,7 +169,9 @@ def _run_full(ctx: RunContext) -> RunSummary:
         points = engine.contact_points(contact_kinds(job.fields), golden)
 
     with timed(timings, "events"), reporter.step("Tying events to customers"):
-        events, event_quarantine, event_counts = tie_events(root, config, engine, names)
+        events, event_quarantine, event_counts = tie_events(
+            root, config, engine, names, suppressed=suppression(root, store)
+        )
 
     run_id = new_run_id(started)
     customers = customers_table(customer_ids, keys, previous, issued, last_changed, started)
@@ -227,7 +232,9 @@ def _run_full(ctx: RunContext) -> RunSummary:
     engine.close()
 
     counts = [
-        SourceCount(s.spec.name, "people", s.total, s.accepted, len(s.quarantined))
+        SourceCount(
+            s.spec.name, "people", s.total, s.accepted, len(s.quarantined), suppressed=s.suppressed
+        )
         for s in job.sources
     ] + event_counts
     return RunSummary(

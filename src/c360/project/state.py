@@ -164,7 +164,16 @@ def source_counts(
     for source in ctx.config.people:
         s = read.get(source.name)
         if s is not None:
-            out.append(SourceCount(source.name, "people", s.total, s.accepted, len(s.quarantined)))
+            out.append(
+                SourceCount(
+                    source.name,
+                    "people",
+                    s.total,
+                    s.accepted,
+                    len(s.quarantined),
+                    suppressed=s.suppressed,
+                )
+            )
         else:
             n = stored.get(("people", source.name), 0)
             out.append(SourceCount(source.name, "people", n, n, 0, unchanged=True))

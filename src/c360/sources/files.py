@@ -56,6 +56,10 @@ class SourceSpec:
     # Only the rows changed since the last read (a watermark read, a write through the API):
     # none at all is a valid answer.
     partial: bool = False
+    # Records of erased people, as keyed hashes of source and id (`c360.governance.suppression`),
+    # dropped as they are read, and the key.
+    suppressed: frozenset[str] = frozenset()
+    secret: str = ""
 
     @classmethod
     def from_path(
@@ -95,15 +99,18 @@ class LoadedSource:
     rows_read: int
     encoding: str
     quarantined: list[QuarantinedRow] = field(default_factory=list)
+    suppressed: int = 0  # rows of erased people, dropped unread
 
     @property
     def accepted(self) -> int:
-        return self.rows_read - sum(1 for q in self.quarantined if q.row is not None)
+        return (
+            self.rows_read - sum(1 for q in self.quarantined if q.row is not None) - self.suppressed
+        )
 
     @property
     def total(self) -> int:
-        """Rows in the file: accepted plus every quarantined row."""
-        return self.accepted + len(self.quarantined)
+        """Rows in the file: accepted, every quarantined row, and suppressed ones."""
+        return self.accepted + len(self.quarantined) + self.suppressed
 
 
 def load_source(engine: Engine, spec: SourceSpec, index: int) -> LoadedSource:
@@ -137,6 +144,10 @@ def load_source(engine: Engine, spec: SourceSpec, index: int) -> LoadedSource:
             QuarantinedRow(spec.name, line=None, row=row, reason=reason)
             for row, reason in engine.quarantine_ids(table, spec.id_column)
         ]
+    suppressed = 0
+    if spec.suppressed and spec.id_column is not None:
+        suppressed = engine.suppress(table, spec.id_column, spec.name, spec.suppressed,
+                                     spec.secret)  # fmt: skip
     loaded = LoadedSource(
         spec=spec,
         table=table,
@@ -144,6 +155,7 @@ def load_source(engine: Engine, spec: SourceSpec, index: int) -> LoadedSource:
         rows_read=report.rows,
         encoding=report.encoding,
         quarantined=quarantined,
+        suppressed=suppressed,
     )
     if loaded.accepted == 0 and not (spec.partial and loaded.total == 0):
         raise SourceError(

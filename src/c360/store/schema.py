@@ -30,6 +30,8 @@ SCHEMA = {
     "runs": "run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, kind VARCHAR,"
     " fingerprint VARCHAR, model VARCHAR, metrics VARCHAR",
     "changes": changes.CHANGES_SCHEMA,
+    # Records of erased people, as keyed hashes of source and id: a run drops them unread.
+    "suppressed": "key VARCHAR, erased_at TIMESTAMP",
 }
 SCHEMA_COLUMNS = {
     name: [part.strip().split()[0] for part in columns.split(",")]

@@ -132,6 +132,28 @@ class DuckDBEngine(CustomerMethods, IncrementalMethods):
             self._con.unregister("bad_rows")
         return reasons
 
+    def suppress(self, table: str, id_column: str, source: str, keys: frozenset[str],
+                 secret: str, normalise: str | None = None) -> int:  # fmt: skip
+        """Remove the rows of erased people (`c360.governance.suppression`); return how many.
+        `normalise` ("email" or "phone") hashes the column as `contact_key` does."""
+        if not keys:
+            return 0
+        t, col = quote(table), f"CAST({quote(id_column)} AS VARCHAR)"
+        if normalise == "email":
+            col = f"lower(trim({col}))"
+        elif normalise == "phone":
+            col = f"regexp_replace({col}, '[^0-9]', '', 'g')"
+        self._con.register("suppressed_keys", pa.table({"key": pa.array(sorted(keys))}))
+        try:
+            found = self._con.execute(
+                f"DELETE FROM {t} WHERE sha256(? || ? || chr(31) || {col})"
+                " IN (SELECT key FROM suppressed_keys)",
+                [secret, source],
+            ).fetchone()
+        finally:
+            self._con.unregister("suppressed_keys")
+        return int(found[0]) if found else 0
+
     # --- records ------------------------------------------------------------------------------
 
     def build_records(
