@@ -82,7 +82,11 @@ class AuditLog:
 
     def __init__(self, root: Path) -> None:
         self.path = root / AUDIT_FILE
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection: one statement or transaction at a time
+        # The queue has a lock of its own, held only to add or take entries: a request never
+        # waits for the disk sync of the batch before it.
+        self._queue_lock = threading.Lock()
+        self._flushing = threading.Lock()
         self._queued: list[AuditEntry] = []
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                    timeout=30)  # fmt: skip
@@ -105,7 +109,7 @@ class AuditLog:
 
     def queue(self, entry: AuditEntry) -> None:
         """Append within `FLUSH_SECONDS` (reads, in the service; `start` must have run)."""
-        with self._lock:
+        with self._queue_lock:
             self._queued.append(entry)
 
     def start(self) -> None:
@@ -116,10 +120,11 @@ class AuditLog:
             self._flusher.start()
 
     def flush(self) -> None:
-        with self._lock:
-            queued, self._queued = self._queued, []
-        if queued:
-            self._append(queued)
+        with self._flushing:  # batches are written in the order they were taken
+            with self._queue_lock:
+                queued, self._queued = self._queued, []
+            if queued:
+                self._append(queued)
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(FLUSH_SECONDS):

@@ -35,14 +35,22 @@ class Guard:
         self.role = role
         self.columns = columns
         self.open = role.unrestricted
+        # Each action worked out once (the policy does not change under a guard): per value
+        # held by sources, per source's raw column, per event type and source.
         self._actions: dict[tuple[str, tuple[str | None, ...]], str] = {}
+        self._raw_actions: dict[str, dict[str, tuple[str, str]]] = {}
+        self._event_actions: dict[tuple[Any, Any], str] = {}
+
+    def _action(self, field: str, sources: tuple[str | None, ...]) -> str:
+        key = (field, sources)
+        action = self._actions.get(key)
+        if action is None:
+            action = self._actions[key] = self.role.for_field(field, sources)
+        return action
 
     def _value(self, field: str, value: Any, sources: Iterable[str | None]) -> tuple[bool, Any]:
         """(whether it is shown, as what)."""
-        key = (field, tuple(sources))
-        action = self._actions.get(key)
-        if action is None:
-            action = self._actions[key] = self.role.for_field(field, key[1])
+        action = self._action(field, tuple(sources))
         if action == "hide":
             return False, None
         return True, mask(field, value) if action == "mask" else value
@@ -67,12 +75,21 @@ class Guard:
     def raw(self, source: str, raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
         if raw is None:
             return None
+        actions = self._raw_actions.get(source)
+        if actions is None:
+            actions = self._raw_actions[source] = {}
         fields = self.columns.get(source, {})
         out = {}
         for column, v in raw.items():
-            shown, value = self._value(fields.get(column, "other"), v, [source])
-            if shown:
-                out[column] = value
+            known = actions.get(column)
+            if known is None:
+                field = fields.get(column, "other")
+                known = actions[column] = (self._action(field, (source,)), field)
+            action, field = known
+            if action == "show":
+                out[column] = v
+            elif action == "mask":
+                out[column] = mask(field, v)
         return out
 
     def records(self, records: list[Doc]) -> list[Doc]:
@@ -81,7 +98,10 @@ class Guard:
     def timeline(self, events: list[Doc]) -> list[Doc]:
         out = []
         for e in events:
-            action = self.role.for_event(e.get("type"), e.get("source"))
+            key = (e.get("type"), e.get("source"))
+            action = self._event_actions.get(key)
+            if action is None:
+                action = self._event_actions[key] = self.role.for_event(*key)
             if action == "hide":
                 continue
             if action == "mask":
