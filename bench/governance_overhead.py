@@ -31,14 +31,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-import httpx2 as httpx
-from serve_load import _GET, _LUA, _wrk
+from serve_load import _GET, _LUA, _wrk, wait_ready
 
 REPO = Path(__file__).resolve().parents[1]
 # The last commit before the governance layer: its `c360 serve` reads without policy or audit.
@@ -74,16 +72,7 @@ def _server(src: Path, project: Path, port: int, roles: list[str]) -> Iterator[d
             [sys.executable, "-m", "c360", "serve", "-p", str(project), "--port", str(port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None:
-                raise SystemExit(f"c360 serve ({src}) failed:\n{server.stderr.read()}")  # type: ignore[union-attr]
-            time.sleep(0.2)
+        wait_ready(f"http://127.0.0.1:{port}", server, lambda: f"({src}) {server.stderr.read()}")  # type: ignore[union-attr]
         yield keys
     finally:
         if server is not None:

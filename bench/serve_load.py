@@ -43,7 +43,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import httpx2 as httpx
@@ -90,6 +92,19 @@ def _wrk(url: str, script: Path, connections: int, seconds: int) -> dict[str, fl
         "per_second": round(requests / (duration / 1e6), 1),
         "p50_ms": _units(p50), "p90_ms": _units(p90), "p99_ms": _units(p99), "max_ms": _units(top),
     }  # fmt: skip
+
+
+def wait_ready(url: str, server: subprocess.Popen[Any], log: Callable[[], str]) -> None:
+    """Until the service at `url` answers `/health`; its log (`log()`) if it stops first."""
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None:
+            raise SystemExit(f"c360 serve failed:\n{log()}")
+        time.sleep(0.2)
 
 
 def main() -> None:
@@ -153,15 +168,7 @@ def main() -> None:
     )  # fmt: skip
     try:
         started = time.perf_counter()
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None:
-                raise SystemExit(f"c360 serve failed:\n{log_path.read_text()}")
-            time.sleep(0.2)
+        wait_ready(url, server, lambda: log_path.read_text())
         ready = time.perf_counter() - started
         with tempfile.TemporaryDirectory() as tmp:
             id_file = Path(tmp) / "ids.txt"
