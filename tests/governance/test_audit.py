@@ -3,6 +3,7 @@ found by `verify`."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -80,3 +81,22 @@ def test_audit_cli_lists_and_verifies(tmp_path: Path) -> None:
     bad = c360("audit", "verify", cwd=root)
     assert bad.returncode == 2 and "tampered with: entry 1 was changed" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_batch_that_cannot_be_written_stays_queued(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path)
+    assert log.verify(log.verify().head).ok  # the head of an empty log is a head too
+    log.queue(AuditEntry("key:1", "sales", "customer.read", "C1"))
+    real = log._append
+
+    def locked(entries: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    log._append = locked  # type: ignore[method-assign]
+    with contextlib.suppress(sqlite3.OperationalError):
+        log.flush()
+    log._append = real  # type: ignore[method-assign]
+    log.queue(AuditEntry("key:1", "sales", "customer.read", "C2"))
+    log.flush()
+    assert [e["customer_id"] for e in log.entries()] == ["C1", "C2"]
+    log.close()

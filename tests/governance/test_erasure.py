@@ -11,6 +11,7 @@ from c360.progress import SilentReporter
 from c360.project.run import run_project
 from tests.conftest import write_csv
 from tests.project.conftest import CASES, CRM, SHOP, c360, write_project
+from tests.serve.conftest import serve_project
 
 # A person whose every value is found nowhere else, so that any byte of it left is a trace.
 ZEB_CRM = ["c77", "Zebedee", "Quarrington", "zeb.quarrington@sentinel.example",
@@ -57,6 +58,22 @@ def test_erasure_leaves_no_trace_on_disk_and_keeps_the_person_out(tmp_path: Path
     # The other customers are untouched.
     john = c360("profile", "--email", "john.smith@example.org", "--json", cwd=root)
     assert john.returncode == 0 and len(json.loads(john.stdout)["records"]) == 2
+
+    # Through the API, their records are refused, and an event naming them is not kept whole.
+    for s in serve_project(root):
+        put = s.client.put("/sources/crm/records/c77", json={"fields": dict(zip(
+            ["first_name", "last_name", "email"], ZEB_CRM[1:4], strict=True))},
+            headers=s.headers("writer"))  # fmt: skip
+        assert put.status_code == 422 and "was erased" in put.json()["detail"]
+        posted = s.client.post("/sources/cases/events", headers=s.headers("writer"), json={
+            "events": [{"case_id": "k10", "email": ZEB_CRM[3], "opened_at": "2025-06-01T09:00:00",
+                        "status": "open"}]})  # fmt: skip
+        assert posted.status_code == 200, posted.text
+        assert posted.json()["stored"] == 0
+        assert posted.json()["refused"] == [{"row": 1, "reason": "names a person who was erased:"
+                                                                 " not stored"}]  # fmt: skip
+        s.app.state.service.close()  # the project is ours again
+    assert _traces(root) == []
 
     # The next sync reads the same files again: the person's records are dropped unread.
     for name in ("crm.csv", "shop.csv", "cases.csv"):

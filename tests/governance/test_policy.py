@@ -66,6 +66,11 @@ def test_composite_values_are_as_strict_as_their_parts() -> None:
         {"roles": {"r": {"fields": {"family_name": "hide", "city": "mask"}}}}))  # fmt: skip
     r = policy.role("r")
     assert r.for_field("full_name") == "hide" and r.for_field("address") == "mask"
+    # …and the other way round: hiding a whole hides its parts.
+    whole = Policy.from_config(GovernanceConfig.model_validate(
+        {"roles": {"r": {"fields": {"address": "hide", "full_name": "mask"}}}})).role("r")  # fmt: skip
+    assert whole.for_field("street") == "hide" and whole.for_field("house_number") == "hide"
+    assert whole.for_field("given_name") == "mask" and whole.for_field("email") == "show"
 
 
 def test_events_by_type_and_by_source() -> None:
@@ -103,6 +108,8 @@ def _with_policy(root: Path, governance: object) -> Path:
         ({"roles": {"sales": {"can": ["delete"]}}}, "governance.roles.sales.can.0"),
         ({"roles": {"sales": {"see": "all"}}}, "governance.roles.sales.see"),
         ({"roles": {"two words": {}}}, "governance.roles.two words: a role name"),
+        ({"roles": {"sales": {"sources": {"cases": {"email": "hide"}}}}},
+         "governance.roles.sales.sources.cases: an event source takes one action"),
     ],
 )  # fmt: skip
 def test_policy_mistakes_are_config_errors_naming_the_key(

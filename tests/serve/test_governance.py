@@ -65,6 +65,8 @@ def test_a_role_sees_what_its_policy_shows(governed: Served) -> None:
     # Cases are hidden; orders are not.
     assert {e["type"] for e in full["timeline"]} == {"order", "case"}
     assert {e["type"] for e in view["timeline"]} == {"order"}
+    # Insights count every event: open cases would tell of the hidden cases.
+    assert full["insights"]["open_cases"] == 1 and view["insights"] is None
     # The records of a customer are still listed, with why they were linked.
     assert len(view["records"]) == len(full["records"])
     records = s.client.get(f"/customers/{john}/records", headers=s.headers("marketing")).json()

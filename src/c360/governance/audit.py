@@ -12,9 +12,10 @@ check that it is still there.)
 The log is a SQLite file in the project folder (`.c360-audit.sqlite`) beside the store, not in
 it: the command line appends to it while `c360 serve` owns the store. Appends from several
 processes are serialised by SQLite's write lock, each reading the head it chains to inside its
-own transaction. The service queues reads' entries and writes them every
-`FLUSH_SECONDS` in one transaction (a read is not made to wait for a disk sync); changes are
-written before the command that made them returns.
+own transaction. The service queues its entries — reads, and writes through the API — and
+writes them every `FLUSH_SECONDS` in one transaction, so that no answer waits for a disk sync: a
+machine that stops in that window loses them (the write itself is in the journal). Commands on
+the command line write theirs before they return.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -33,6 +35,8 @@ from typing import Any
 import orjson
 
 __all__ = ["AUDIT_FILE", "AuditEntry", "AuditLog", "Verdict", "local_actor"]
+
+log = logging.getLogger(__name__)
 
 AUDIT_FILE = ".c360-audit.sqlite"
 # Reads' entries are written in small batches: one every so often, so that no request waits
@@ -123,12 +127,22 @@ class AuditLog:
         with self._flushing:  # batches are written in the order they were taken
             with self._queue_lock:
                 queued, self._queued = self._queued, []
-            if queued:
+            if not queued:
+                return
+            try:
                 self._append(queued)
+            except BaseException:
+                with self._queue_lock:  # kept, ahead of what came since, for the next try
+                    self._queued[:0] = queued
+                raise
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(FLUSH_SECONDS):
-            self.flush()
+            try:
+                self.flush()
+            except sqlite3.Error:
+                # A locked or full disk: the entries stay queued and the next round tries again.
+                log.exception("audit entries could not be written; retrying")
 
     def _append(self, entries: Sequence[AuditEntry]) -> None:
         with self._lock:
@@ -199,7 +213,7 @@ class AuditLog:
         must chain to the one before, and `seq` must have no gap. `head` (`seq:hash`, as an
         earlier verify printed it) must still be in the chain."""
         prev, expected, count = _GENESIS, 1, 0
-        seen_head = head is None
+        seen_head = head is None or head == f"0:{_GENESIS}"  # the head of an empty log
         with self._lock:
             cursor = self._db.execute(
                 f"SELECT {', '.join(_COLUMNS)}, prev, hash FROM audit ORDER BY seq"

@@ -112,8 +112,10 @@ class Guard:
 
     def insights(self, insights: Doc) -> Doc | None:
         """Calculated insights are figures, not values to mask: shown or left out (`mask`
-        leaves them out too)."""
-        return insights if self.role.for_field("insights") == "show" else None
+        leaves them out too). They are counted from every event, so a role that may not see
+        some events does not see them either (open cases would tell of hidden cases)."""
+        shown = self.role.for_field("insights") == "show" and self.role.sees_every_event
+        return insights if shown else None
 
     def view(self, doc: Doc) -> Doc:
         """The 360 view (`GET /customers/{id}`, `c360 profile --json`)."""

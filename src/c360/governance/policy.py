@@ -62,6 +62,10 @@ _PARTS = {
     "full_name": ("given_name", "family_name"),
     "address": ("street", "house_number", "postcode", "city", "region", "country"),
 }
+# …and hiding an address hides its street: a whole is as strict as its parts, and the other
+# way round.
+_WHOLES = {part: tuple(w for w, ps in _PARTS.items() if part in ps)
+           for parts in _PARTS.values() for part in parts}  # fmt: skip
 FIELDS: frozenset[str] = frozenset(
     {k.value for k in FieldKind if k is not FieldKind.IGNORE} | set(_DERIVED)
 )
@@ -94,10 +98,14 @@ class GovernanceConfig(_Strict):
 
 
 def policy_problems(
-    config: GovernanceConfig, sources: Iterable[str], event_types: Iterable[str]
+    config: GovernanceConfig,
+    sources: Iterable[str],
+    event_types: Iterable[str],
+    event_sources: Iterable[str] = (),
 ) -> list[str]:
     """Everything in the policy that names nothing c360 knows, each with its key path."""
     known_sources, known_types = set(sources), set(event_types)
+    known_events = set(event_sources)
     problems = []
     for name, role in [("default", config.default), *((f"roles.{r}", p)
                                                        for r, p in config.roles.items())]:  # fmt: skip
@@ -110,6 +118,9 @@ def policy_problems(
             if s not in known_sources:
                 problems.append(f"{where}.sources.{s}: no such source"
                                 f" ({', '.join(sorted(known_sources))})")  # fmt: skip
+            elif s in known_events and isinstance(rule, dict):
+                problems.append(f"{where}.sources.{s}: an event source takes one action"
+                                " (show, mask or hide) for its events")  # fmt: skip
             for f in rule if isinstance(rule, dict) else ():
                 if field_kind(f) not in FIELDS:
                     problems.append(f"{where}.sources.{s}.{f}: not a field of the shared model")
@@ -156,13 +167,22 @@ class Role:
             )
         )  # fmt: skip
 
+    @property
+    def sees_every_event(self) -> bool:
+        return (
+            self.default == "show"
+            and all(a == "show" for a in self.events.values())
+            and all(rule == "show" for rule in self.sources.values() if isinstance(rule, str))
+        )
+
     def may(self, ability: str) -> bool:
         return ability in self.can
 
     def for_field(self, name: str, sources: Iterable[str | None] = ()) -> str:
         """How this role sees a value of field `name` (`phone_2` is a phone) held by
         `sources` (none known: by the field alone)."""
-        parts = (name, *_PARTS.get(field_kind(name), ()))
+        kind = field_kind(name)
+        parts = (name, *_PARTS.get(kind, ()), *_WHOLES.get(kind, ()))
         base = _strictest(*(self._field(part) for part in parts))
         seen = [s for s in sources if s is not None]
         if not seen:

@@ -164,10 +164,9 @@ class ProjectConfig(_Strict):
                     f"event source {e.name!r}: person.source {e.person.source!r} is not a"
                     f" people source ({', '.join(sorted(people))})"
                 )
+        events = [e.name for e in self.events]
         problems = policy_problems(
-            self.governance,
-            [*people, *(e.name for e in self.events)],
-            {e.type for e in self.events},
+            self.governance, [*people, *events], {e.type for e in self.events}, events
         )
         if problems:
             raise ValueError("; ".join(problems))

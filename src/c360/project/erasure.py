@@ -118,24 +118,31 @@ def erase_subject(
     # 2. What the run leaves behind, and 3. the keyed hashes that keep them out: at once.
     erasing = ErasingMethods(store)
     marks = ", ".join("?" for _ in ids)
-    ties = [*(f"{s}:{i}" for s, i in keys), *values]
-    tie_marks = ", ".join("?" for _ in ties) or "NULL"
+    # An event is theirs by their customer ID, by one of their records, or by one of their
+    # emails or phones: a record id alone could be another source's record.
+    records = [f"{s}:{i}" for s, i in keys]
+    contacts = sorted(values)
     where_events = (
-        f"customer_id IN ({marks}) OR tie_value IN ({tie_marks}) OR person IN ({tie_marks})"
+        f"customer_id IN ({marks})"
+        f" OR (tie_kind = 'record' AND tie_value IN ({', '.join('?' for _ in records) or 'NULL'}))"
+        f" OR (tie_kind IN ('email', 'phone') AND (tie_value IN ({', '.join('?' for _ in contacts) or 'NULL'})"
+        f" OR person IN ({', '.join('?' for _ in contacts) or 'NULL'})))"
     )
+    event_params = [*ids, *records, *contacts, *contacts]
     # Quarantined rows are found by what identifies a person in any row: emails and phones.
     identifying = [v for v in values if "@" in v or sum(c.isdigit() for c in v) >= 7]
     secret = project_secret(root)
     with erasing.transaction():
         cleared = store.query(f"SELECT count(*) AS n FROM events WHERE {where_events}",
-                              [*ids, *ties, *ties])[0]["n"]  # fmt: skip
+                              event_params)[0]["n"]  # fmt: skip
         erasing.execute(
             f"UPDATE events SET customer_id = NULL, person = NULL, tie_value = NULL,"
             f" attributes = NULL WHERE {where_events}",
-            [*ids, *ties, *ties],
+            event_params,
         )
         for value in sorted(values):
-            text = json.dumps(value)[1:-1]  # as it stands inside the stored JSON
+            # As a whole JSON string, so that `smit` is not found inside `smith`.
+            text = json.dumps(value, ensure_ascii=False)
             if not store.query("SELECT 1 AS x FROM records WHERE contains(std, ?)"
                                " OR contains(raw, ?) LIMIT 1", [text, text]):  # fmt: skip
                 erasing.execute("DELETE FROM term_frequencies WHERE value = ?", [value])

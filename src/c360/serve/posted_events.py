@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from c360.engines import create_engine
+from c360.governance.suppression import contact_key, suppression_key
 from c360.model import ColumnMapping, FieldKind
 from c360.project.config import EventSource
 from c360.project.events import CACHE_DIR, tie_events
@@ -45,6 +46,13 @@ def post_events(
     if source is None:
         names = ", ".join(e.name for e in config.events)
         raise UnknownSource(f"no event source {source_name!r}", hint=f"event sources: {names}")
+    # Events of erased people are refused before anything of them is read or standardised.
+    erased = [n for n, r in enumerate(rows, 1) if _erased(writer, source, r)]
+    kept = [n for n in range(1, len(rows) + 1) if n not in set(erased)]
+    gone: list[tuple[int | None, str]] = [(n, _ERASED) for n in erased]
+    rows = [rows[n - 1] for n in kept]
+    if not rows:
+        return EventsResult(new_run_id(now()), 0, [], gone)
     columns: list[str] = []
     for row in rows:
         columns += [c for c in row if c not in columns]
@@ -60,7 +68,7 @@ def post_events(
             engine.set_contact_points(_contact_points(service, source, table))
             events, quarantined, _ = tie_events(
                 service.root, config, engine, people, only={source.name},
-                given={source.name: table},
+                given={source.name: table}, suppressed=service.writer.suppressed(),
             )  # fmt: skip
         finally:
             engine.close()
@@ -85,8 +93,26 @@ def post_events(
             if event_id in untied_ids:
                 untied.append((str(event_id), r["reason"]))
             else:
-                refused.append((n, r["reason"]))
-    return EventsResult(write_id, events.num_rows, untied, refused)
+                refused.append((kept[n - 1] if n is not None and 0 < n <= len(kept) else n,
+                                r["reason"]))  # fmt: skip
+    return EventsResult(write_id, events.num_rows, untied, sorted(
+        [*refused, *gone], key=lambda x: (x[0] is None, x[0] or 0)))  # fmt: skip
+
+
+_ERASED = "names a person who was erased: not stored"
+
+
+def _erased(writer: Any, source: EventSource, row: Mapping[str, str | None]) -> bool:
+    keys, secret = writer.suppressed()
+    if not keys:
+        return False
+    person = source.person
+    if person.record_id is not None and person.source is not None:
+        value = row.get(person.record_id)
+        return value is not None and suppression_key(secret, person.source, value) in keys
+    column = person.email or person.phone
+    value = row.get(column) if column is not None else None
+    return value is not None and contact_key(secret, value) in keys
 
 
 def _person_keys(store: Any, source: EventSource, table: pa.Table) -> pa.Table:

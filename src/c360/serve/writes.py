@@ -42,6 +42,7 @@ from typing import Any
 import pyarrow as pa
 
 from c360.errors import C360Error, StoreError
+from c360.governance.suppression import suppression, suppression_key
 from c360.project.config import PeopleSource
 from c360.project.neighbourhood import Widen
 from c360.project.run import matching_fingerprint
@@ -90,6 +91,7 @@ class Writer(PublishMethods):
         self._applied = 0
         self._stop = threading.Event()
         self._publisher: threading.Thread | None = None
+        self._suppressed: tuple[frozenset[str], str] | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -123,6 +125,13 @@ class Writer(PublishMethods):
         with self._resolving:
             self._current_resolver()
 
+    def suppressed(self) -> tuple[frozenset[str], str]:
+        """Erased people's records and contact values, as keyed hashes, and the key (erasure
+        runs with the service stopped: read once)."""
+        if self._suppressed is None:
+            self._suppressed = suppression(self.service.root, self.service.store)
+        return self._suppressed
+
     def close(self) -> None:
         """Publish every waiting write, then stop."""
         if self._publisher is not None:
@@ -155,6 +164,13 @@ class Writer(PublishMethods):
         """Add or replace records (id → raw columns) of one people source."""
         source = self._source(source_name)
         self._ready()
+        keys, secret = self.suppressed()
+        erased = [i for i in records if keys and suppression_key(secret, source.name, i) in keys]
+        if erased:
+            raise WriteRefused(
+                f"{source.name}:{erased[0]} belongs to a person who was erased; c360 does not"
+                " take their records again", hint="delete the record in its source system",
+            )  # fmt: skip
         rows = self._rows(source, records)
         return self._take(source, SourceWrite(rows), list(records))
 

@@ -54,8 +54,8 @@ def rewrite_store(path: Path) -> None:
     fresh.unlink(missing_ok=True)
     con = duckdb.connect()
     try:
-        con.execute(f"ATTACH '{path}' AS old (READ_ONLY)")
-        con.execute(f"ATTACH '{fresh}' AS new")
+        con.execute(f"ATTACH {_literal(path)} AS old (READ_ONLY)")  # ATTACH takes no parameters
+        con.execute(f"ATTACH {_literal(fresh)} AS new")
         con.execute("COPY FROM DATABASE old TO new")
         con.execute("DETACH new")
         con.execute("DETACH old")
@@ -63,3 +63,7 @@ def rewrite_store(path: Path) -> None:
         con.close()
     os.replace(fresh, path)
     Path(f"{path}.wal").unlink(missing_ok=True)
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
