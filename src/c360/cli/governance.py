@@ -204,3 +204,69 @@ def subject_erase(
                       " (c360 will not take them again):")  # fmt: skip
         for source, ids in erasure.records.items():
             out.print(f"  {source}: {', '.join(ids)}", highlight=False)
+
+
+consent_app = typer.Typer(help="Consent per purpose: show it, state it.", no_args_is_help=True)
+app.add_typer(consent_app, name="consent")
+
+
+@consent_app.command("show")
+def consent_show(
+    person: Annotated[str, typer.Argument(help="A customer ID (any ever issued), email or phone.")],
+    project: ProjectDir = Path("."),
+) -> None:
+    """The person's consent per purpose now, and every statement with where it came from."""
+    from rich.table import Table
+
+    from c360.cli.project import read_store
+    from c360.governance.consent import consent_of
+    from c360.project.config import load_project
+    from c360.project.subject import find_subject, subject_ids
+
+    config = load_project(project / PROJECT_FILE)
+    with read_store(project, config) as store:
+        customer_id = find_subject(store, config, person)
+        current, history = consent_of(store, config.consent, customer_id,
+                                      subject_ids(store, customer_id))  # fmt: skip
+    audit_change(project, "customer.consent", customer_id, ("consent",))
+    table = Table("purpose", "now", "since", "from", title=f"Consent of {customer_id}",
+                  title_justify="left")  # fmt: skip
+    for purpose, s in current.items():
+        state = "—" if s is None else ("granted" if s.granted else "[red]refused[/]")
+        table.add_row(purpose, state, "" if s is None else s.stated_at,
+                      "" if s is None else s.source)  # fmt: skip
+    out.print(table)
+    for s in history:
+        out.print(f"  {s.stated_at}  {s.purpose}: {'granted' if s.granted else 'refused'}"
+                  f"  ({s.source}{', ' + s.actor if s.actor else ''}"
+                  f"{', event ' + s.event_id if s.event_id else ''})"
+                  + (f"  {s.note}" if s.note else ""), highlight=False)  # fmt: skip
+
+
+@consent_app.command("set")
+def consent_set(
+    person: Annotated[str, typer.Argument(help="A customer ID (any ever issued), email or phone.")],
+    purpose: Annotated[str, typer.Argument(help="processing, email_marketing, sms, profiling, …")],
+    grant: Annotated[bool, typer.Option("--grant/--refuse", help="Granted or refused.")],
+    note: Annotated[str | None, typer.Option(help="Where the statement came from.")] = None,
+    project: ProjectDir = Path("."),
+) -> None:
+    """State the person's consent for a purpose; the latest statement wins, every one is kept.
+    With the service running, use `PUT /customers/{id}/consent/{purpose}`."""
+    from c360.governance import local_actor
+    from c360.governance.consent import record_statement
+    from c360.project.config import load_project
+    from c360.project.lock import project_lock
+    from c360.project.subject import find_subject
+    from c360.store import DuckDBStore
+
+    config = load_project(project / PROJECT_FILE)
+    with (
+        project_lock(project, holder="c360 consent set"),
+        DuckDBStore(project / config.store) as store,
+    ):
+        customer_id = find_subject(store, config, person)
+        record_statement(store, config.consent, customer_id, purpose, grant, source="cli",
+                         actor=local_actor(), note=note)  # fmt: skip
+    audit_change(project, "consent.set", customer_id, ("consent",), purpose=purpose, granted=grant)
+    console.print(f"[green]✓[/] {customer_id}: {purpose} {'granted' if grant else 'refused'}")

@@ -3,6 +3,7 @@ project forms of `link` and `explain`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 from c360.cli.app import app, console, out
 from c360.cli.governance import audit_change
 from c360.errors import C360Error, ConfigError, StoreError
+from c360.governance.consent import refusing_processing
 from c360.project.config import ProjectConfig, load_project
 from c360.project.explain import explain_in_store, parse_record_key
 from c360.project.governed import guard_for
@@ -227,6 +229,8 @@ def profile(
                 )
             customer = found[0]
         view = guard.guarded(customer_view(store, customer))
+        if view.customer_id in refusing_processing(store):
+            view = replace(view, insights=None)  # not profiled: they refused processing
     audit_change(project, "customer.read", view.customer_id,
                  ("*",) if guard.open else tuple(guard.shown(view.__dict__)), role=role)  # fmt: skip
     if as_json:

@@ -165,6 +165,13 @@ golden:
     # Only sales keeps an employer worth showing.
     company: {rule: source_priority, sources: [crm]}
 
+# Consent per purpose: stated through the API or `c360 consent set`, or read from events. The
+# latest statement wins; refusing `processing` keeps a customer out of insights and exports.
+consent:
+  purposes: [processing, email_marketing, sms, profiling]
+  from_events:
+    - {source: email_events, status: unsubscribed, purpose: email_marketing, granted: false}
+
 # Who may see and change what, on every interface: the API (an API key carries a role), the
 # command line (`--role`) and exports. Each value is shown, masked (j***@example.com,
 # +1 *** *** 0199, a birth year) or hidden. admin, reader and writer exist without being named.

@@ -24,6 +24,7 @@ from c360.config import (
     TrainingConfig,
 )
 from c360.errors import ConfigError
+from c360.governance.consent import ConsentConfig
 from c360.governance.policy import GovernanceConfig, policy_problems
 from c360.model import FieldKind
 
@@ -150,6 +151,7 @@ class ProjectConfig(_Strict):
     matching: MatchingConfig = MatchingConfig()
     golden: GoldenConfig = GoldenConfig()
     governance: GovernanceConfig = GovernanceConfig()
+    consent: ConsentConfig = ConsentConfig()
 
     @model_validator(mode="after")
     def _names(self) -> ProjectConfig:
@@ -168,6 +170,13 @@ class ProjectConfig(_Strict):
         problems = policy_problems(
             self.governance, [*people, *events], {e.type for e in self.events}, events
         )
+        for n, rule in enumerate(self.consent.from_events):
+            if rule.source not in events:
+                problems.append(f"consent.from_events.{n}.source: {rule.source!r} is not an"
+                                f" event source ({', '.join(events) or 'none declared'})")  # fmt: skip
+            if rule.purpose not in self.consent.purposes:
+                problems.append(f"consent.from_events.{n}.purpose: {rule.purpose!r} is not one"
+                                f" of consent.purposes ({', '.join(self.consent.purposes)})")  # fmt: skip
         if problems:
             raise ValueError("; ".join(problems))
         return self

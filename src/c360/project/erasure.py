@@ -156,6 +156,7 @@ def erase_subject(
                     " OR (source_r = ? AND record_id_r = ?)",
                     [source, record_id, source, record_id],
                 )
+        erasing.execute(f"DELETE FROM consent WHERE customer_id IN ({marks})", ids)
         erasing.suppress([suppression_key(secret, s, i) for s, i in keys]
                          + [contact_key(secret, v) for v in identifying])  # fmt: skip
     return Erasure(customer_id, ids, dict(by_source), int(cleared))

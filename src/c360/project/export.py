@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from c360.errors import ConfigError
 from c360.governance import Guard
+from c360.governance.consent import refusing_processing
 from c360.store import Store
 
 __all__ = ["EXPORTS", "export_table"]
@@ -85,6 +87,13 @@ def export_table(
         table = _events(store, guard)
     else:
         table = store.table(what)
+    # Customers who refuse processing are not exported. Links and redirects are identity
+    # data, which resolution keeps using: they are exported whole.
+    withheld = refusing_processing(store) if what in ("customers", "events") else set()
+    if withheld:
+        held = pa.array(sorted(withheld), pa.string())
+        keep = pc.invert(pc.is_in(table.column("customer_id"), held))
+        table = table.filter(pc.fill_null(keep, True))
     output.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         pacsv.write_csv(table, output)

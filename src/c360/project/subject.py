@@ -4,19 +4,21 @@ A data subject is named the way a request names them: a customer ID (any ever is
 or a phone. `find_subject` turns that into the person's current customer; `subject_document`
 gathers what the store holds about them (right of access, and portability: one JSON document):
 the golden record with each value's lineage, every source record with its raw row and why it
-was linked, every event, the redirects of every ID they have had, and the audit log's entries
-about them.
+was linked, every event, their consent (now, and every statement), the redirects of every ID
+they have had, and the audit log's entries about them.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from c360 import __version__
 from c360.errors import StoreError
 from c360.governance import AuditLog
+from c360.governance.consent import consent_of
 from c360.project.config import ProjectConfig
 from c360.project.view import current_customer, customer_records, find_customers
 from c360.store import Store
@@ -100,6 +102,7 @@ def subject_document(
     customer = store.query(
         "SELECT created_at, updated_at FROM customers WHERE customer_id = ?", [customer_id]
     )
+    now, history = consent_of(store, config.consent, customer_id, ids)
     audited: list[dict[str, Any]] = []
     if audit is not None:
         for i in ids:
@@ -117,7 +120,8 @@ def subject_document(
         "contact_points": contact_points,
         "records": customer_records(store, customer_id),
         "events": events,
-        "consent": [],
+        "consent": {"current": {p: None if st is None else asdict(st) for p, st in now.items()},
+                    "history": [asdict(st) for st in history]},
         "redirects": redirects,
         "audit": audited,
     }, default=str))  # fmt: skip

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from c360 import __version__
-from c360.serve import audit_api, read_api, write_api
+from c360.serve import audit_api, consent_api, read_api, write_api
 from c360.serve.keys import Principal
 from c360.serve.problems import PROBLEM_RESPONSES, BodyLimit, install_problem_handlers
 from c360.serve.schemas import Health, Problem
@@ -104,6 +104,7 @@ def create_app(root: Path, *, url: str | None = None, service: Service | None = 
     install_problem_handlers(app)
     app.include_router(read_api.router)
     app.include_router(write_api.router)
+    app.include_router(consent_api.router)
     app.include_router(audit_api.router)
 
     app.add_middleware(Measured)

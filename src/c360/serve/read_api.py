@@ -78,14 +78,22 @@ async def get_customer(customer_id: str, request: Request, who: Reader) -> Any:
     ready = service.views.get(customer_id)
     if ready is None:
         view = guard.view(await run_in_threadpool(_view_from_store, service, customer_id))
+        view = _without_insights(view) if view["customer_id"] in service.refusing else view
         service.audited(request, "customer.read", view["customer_id"], _shown(guard, view))
         return view
-    if guard.open:
+    refusing = customer_id in service.refusing
+    if guard.open and not refusing:
         service.audited(request, "customer.read", customer_id)
         return Response(ready, media_type="application/json")
     view = guard.view(orjson.loads(ready))
+    view = _without_insights(view) if refusing else view
     service.audited(request, "customer.read", customer_id, guard.shown(view))
     return Response(orjson.dumps(view), media_type="application/json")
+
+
+def _without_insights(view: dict[str, Any]) -> dict[str, Any]:
+    """A customer who refuses `processing` is not profiled: no insights."""
+    return {**view, "insights": None}
 
 
 def _shown(guard: Guard, view: dict[str, Any]) -> list[str]:

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 from c360.errors import ConfigError
 from c360.governance import AuditEntry, AuditLog, Guard, Policy, UnknownRole
+from c360.governance.consent import refusing_processing
 from c360.project.config import ProjectConfig, load_project
 from c360.project.lock import project_lock
 from c360.project.run import PROJECT_FILE
@@ -138,6 +139,7 @@ class Service:
                 )
             self.writer.start()
             self.writer.prepare()
+            self.refresh_refusing()
             self.audit = AuditLog(self.root)
             self._stack.callback(self.audit.close)
             self.audit.start()
@@ -157,6 +159,10 @@ class Service:
         if index is not None:
             index.close()
         self._stack.close()
+
+    def refresh_refusing(self) -> None:
+        """Note the customers who refuse `processing` (their insights are not answered)."""
+        self.refusing: frozenset[str] = frozenset(refusing_processing(self.store))
 
     def guard(self, role: str) -> Guard:
         """What `role` may see, applied to what the service answers."""

@@ -30,6 +30,9 @@ SCHEMA = {
     "runs": "run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, kind VARCHAR,"
     " fingerprint VARCHAR, model VARCHAR, metrics VARCHAR",
     "changes": changes.CHANGES_SCHEMA,
+    # Consent statements set through the API or the command line (`c360.governance.consent`).
+    "consent": "customer_id VARCHAR, purpose VARCHAR, granted BOOLEAN, stated_at TIMESTAMP,"
+    " source VARCHAR, actor VARCHAR, note VARCHAR",
     # Records of erased people, as keyed hashes of source and id: a run drops them unread.
     "suppressed": "key VARCHAR, erased_at TIMESTAMP",
 }
