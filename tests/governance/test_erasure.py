@@ -90,3 +90,36 @@ def test_erasure_leaves_no_trace_on_disk_and_keeps_the_person_out(tmp_path: Path
     audit = c360("audit", "list", "--action", "subject.erase", "--json", cwd=root)
     entry = json.loads(audit.stdout.splitlines()[0])
     assert entry["customer_id"] == zeb and "quarrington" not in audit.stdout.lower()
+
+
+def test_erasure_through_the_api_while_serving(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "acme", crm=[*CRM, ZEB_CRM], shop=[*SHOP, ZEB_SHOP])
+    run_project(root, SilentReporter())
+    for s in serve_project(root):
+        found = s.client.get("/customers", params={"email": ZEB_CRM[3]}, headers=s.headers())
+        zeb = found.json()["customers"][0]["customer_id"]
+        john = s.client.get("/customers", params={"email": "john.smith@example.org"},
+                            headers=s.headers()).json()["customers"][0]["customer_id"]  # fmt: skip
+        # A write answered just before is published first, and kept.
+        put = s.client.put("/sources/crm/records/c90", headers=s.headers("writer"), json={
+            "fields": {"first_name": "Ann", "last_name": "Lee", "email": "ann.lee@example.net"}})  # fmt: skip
+        assert put.status_code == 200, put.text
+        assert s.client.delete(f"/customers/{zeb}", headers=s.headers("writer")).status_code == 403
+        erased = s.client.delete(f"/customers/{zeb}", headers=s.headers("admin"))
+        assert erased.status_code == 200, erased.text
+        assert erased.json()["still_held"] == {"crm": ["c77"], "shop": ["s77"]}
+        assert _traces(root) == []  # while the service runs on the rewritten store
+        # The service goes on: reads, searches and writes, on the store opened again.
+        assert s.client.get(f"/customers/{zeb}", headers=s.headers()).status_code == 410
+        assert s.client.get(f"/customers/{john}", headers=s.headers()).status_code == 200
+        ann = s.client.get("/customers", params={"email": "ann.lee@example.net"},
+                           headers=s.headers()).json()["customers"]  # fmt: skip
+        assert len(ann) == 1
+        again = s.client.put("/sources/crm/records/c91", headers=s.headers("writer"), json={
+            "fields": {"first_name": "Ann", "last_name": "Lee", "email": "ann.lee@example.net"}})  # fmt: skip
+        assert again.status_code == 200 and again.json()["outcome"] in ("linked", "merged")
+        refused = s.client.put("/sources/shop/records/s77", headers=s.headers("writer"),
+                               json={"fields": {"name": "Zebedee Quarrington"}})  # fmt: skip
+        assert refused.status_code == 422
+        s.app.state.service.close()
+    assert _traces(root) == []

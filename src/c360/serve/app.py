@@ -15,7 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from c360 import __version__
-from c360.serve import audit_api, consent_api, read_api, write_api
+from c360.serve import audit_api, consent_api, read_api, subject_api, write_api
+from c360.serve.gate import Gated
 from c360.serve.keys import Principal
 from c360.serve.problems import PROBLEM_RESPONSES, BodyLimit, install_problem_handlers
 from c360.serve.schemas import Health, Problem
@@ -105,8 +106,10 @@ def create_app(root: Path, *, url: str | None = None, service: Service | None = 
     app.include_router(read_api.router)
     app.include_router(write_api.router)
     app.include_router(consent_api.router)
+    app.include_router(subject_api.router)
     app.include_router(audit_api.router)
 
+    app.add_middleware(Gated)
     app.add_middleware(Measured)
 
     @app.get("/health", response_model=Health, summary="Is the service up (no key needed)")

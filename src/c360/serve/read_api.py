@@ -16,7 +16,6 @@ from c360.errors import StoreError
 from c360.governance import Guard
 from c360.governance.guard import HIT_FIELDS
 from c360.project.explain import explain_in_store
-from c360.project.subject import subject_document
 from c360.project.view import (
     CustomerRetired,
     current_customer,
@@ -99,21 +98,6 @@ def _without_insights(view: dict[str, Any]) -> dict[str, Any]:
 def _shown(guard: Guard, view: dict[str, Any]) -> list[str]:
     """The fields answered, for the audit log: all of them (`*`) to a role that sees all."""
     return ["*"] if guard.open else guard.shown(view)
-
-
-@router.get("/customers/{customer_id}/export", responses=_NOT_FOUND,
-            summary="Everything held about the person, in one document (admin keys)")  # fmt: skip
-def export_subject(
-    customer_id: str, request: Request, _: Annotated[Principal, Depends(require("admin"))]
-) -> dict[str, Any]:
-    """Right of access and portability: the golden record with lineage, every source record
-    with its raw row, events, redirects and the audit log's entries about the person."""
-    service = service_of(request)
-    current, _others, _chain = _current(service, customer_id)
-    service.audit.flush()
-    document = subject_document(service.reader(), service.config, current, service.audit)
-    service.audited(request, "subject.export", current)
-    return document
 
 
 def _view_from_store(service: Service, customer_id: str) -> dict[str, Any]:

@@ -26,14 +26,18 @@ from starlette.exceptions import HTTPException
 from c360.errors import ConfigError
 from c360.governance import AuditEntry, AuditLog, Guard, Policy, UnknownRole
 from c360.governance.consent import refusing_processing
+from c360.progress import SilentReporter
 from c360.project.config import ProjectConfig, load_project
+from c360.project.erasure import Erasure, drop_derived, erase_subject
 from c360.project.lock import project_lock
 from c360.project.run import PROJECT_FILE
+from c360.serve.gate import Gate
 from c360.serve.keys import KeyRing, Principal
 from c360.serve.match_index import MatchIndex, match_index_of
 from c360.serve.read_model import ReadModel
 from c360.serve.writes import Writer
 from c360.store import DuckDBStore
+from c360.store.erasing import rewrite_store
 
 __all__ = ["Metrics", "Service", "require"]
 
@@ -118,6 +122,8 @@ class Service:
         self.changed = threading.Condition()
         self._high_value: tuple[float, float | None] = (0.0, None)
         self._local = threading.local()
+        self._generation = 0  # of the store's connection: erasure opens it again
+        self.gate = Gate()
         self._stack = ExitStack()
         try:
             self._stack.enter_context(
@@ -182,12 +188,42 @@ class Service:
                                     customer_id, tuple(fields), detail))  # fmt: skip
 
     def reader(self) -> DuckDBStore:
-        """This thread's cursor on the store."""
+        """This thread's cursor on the store (a new one once the store was opened again)."""
         cursor: DuckDBStore | None = getattr(self._local, "cursor", None)
-        if cursor is None:
+        if cursor is None or getattr(self._local, "generation", 0) != self._generation:
             cursor = self.store.cursor()
-            self._local.cursor = cursor
+            self._local.cursor, self._local.generation = cursor, self._generation
         return cursor
+
+    def erase(self, customer_id: str) -> Erasure:
+        """Erase a person while serving (`c360.project.erasure`): every answered write is
+        published first; then, with no other request running, their data leaves the store,
+        the store is rewritten into a fresh file and opened again, and the read model and the
+        match index are built again from it (on a million records, about two minutes)."""
+        self.writer.drain()
+        with self.gate.closed(), self.write_lock:
+            self.writer.stop_resolving()
+            erasure = erase_subject(self.root, self.config, self.store, customer_id,
+                                    SilentReporter())  # fmt: skip
+            if self.match_index is not None:
+                self.match_index.close()
+            path = self.store.path
+            self.store.close()
+            rewrite_store(path)
+            drop_derived(self.root)
+            self.store = DuckDBStore(path)
+            self._stack.callback(self.store.close)
+            self._generation += 1
+            self.store.ensure_indexes()
+            self.store.query("SET threads = 1")
+            self.views.build(self.store)
+            self.match_index = match_index_of(self.root, self.config, self.store)
+            if self.match_index is not None:
+                self.match_index.build(self.store)
+            self.writer.forget_suppressed()
+            self.refresh_refusing()
+        self.notify_change()
+        return erasure
 
     def notify_change(self) -> None:
         with self.changed:

@@ -125,11 +125,21 @@ class Writer(PublishMethods):
         with self._resolving:
             self._current_resolver()
 
+    def stop_resolving(self) -> None:
+        """Stop the resolving process (under `_resolving`); the next write starts another."""
+        with self._resolving:
+            if self._resolver is not None:
+                self._resolver.close()
+                self._resolver = None
+
+    def forget_suppressed(self) -> None:
+        self._suppressed = None
+
     def suppressed(self) -> tuple[frozenset[str], str]:
         """Erased people's records and contact values, as keyed hashes, and the key (erasure
         runs with the service stopped: read once)."""
         if self._suppressed is None:
-            self._suppressed = suppression(self.service.root, self.service.store)
+            self._suppressed = suppression(self.service.root, self.service.reader())
         return self._suppressed
 
     def close(self) -> None:
