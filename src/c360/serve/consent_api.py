@@ -15,7 +15,7 @@ from c360.governance.consent import PROCESSING, consent_of, record_statement
 from c360.project.subject import subject_ids
 from c360.serve.keys import Principal
 from c360.serve.problems import PROBLEM_RESPONSES, user_detail
-from c360.serve.read_api import _NOT_FOUND, _current
+from c360.serve.read_api import NOT_FOUND, current_of
 from c360.serve.service import require, service_of
 
 __all__ = ["router"]
@@ -60,11 +60,11 @@ def _consent(service: Any, customer_id: str) -> dict[str, Any]:
             "history": [asdict(s) for s in history]}  # fmt: skip
 
 
-@router.get("/customers/{customer_id}/consent", response_model=Consent, responses=_NOT_FOUND,
+@router.get("/customers/{customer_id}/consent", response_model=Consent, responses=NOT_FOUND,
             summary="The customer's consent per purpose, and every statement")  # fmt: skip
 def get_consent(customer_id: str, request: Request, _: Reader) -> dict[str, Any]:
     service = service_of(request)
-    current, _others, _chain = _current(service, customer_id)
+    current, _others, _chain = current_of(service, customer_id)
     service.audited(request, "customer.consent", current, ("consent",))
     return _consent(service, current)
 
@@ -76,7 +76,7 @@ _BAD_BODY: dict[int | str, dict[str, Any]] = {
 
 
 @router.put("/customers/{customer_id}/consent/{purpose}", response_model=Consent,
-            responses={**_NOT_FOUND, **_BAD_BODY},
+            responses={**NOT_FOUND, **_BAD_BODY},
             summary="State the customer's consent for a purpose")  # fmt: skip
 def put_consent(
     customer_id: str,
@@ -88,7 +88,7 @@ def put_consent(
     """The latest statement per purpose wins; earlier ones stay as history. Refusing
     `processing` takes the customer out of insights and exports."""
     service = service_of(request)
-    current, _others, _chain = _current(service, customer_id)
+    current, _others, _chain = current_of(service, customer_id)
     stated = None if body.stated_at is None else body.stated_at.replace(tzinfo=None)
     with service.write_lock:
         try:

@@ -40,7 +40,7 @@ __all__ = ["router"]
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 Reader = Annotated[Principal, Depends(require("read"))]
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: PROBLEM_RESPONSES[401] | {"description": "No such customer."},
     410: PROBLEM_RESPONSES[401] | {"description": "The customer was retired."},
 }
@@ -57,7 +57,9 @@ def _settled(service: Service, customer_id: str) -> None:
         pending.wait_for(customer_id)
 
 
-def _current(service: Service, asked: str) -> tuple[str, list[str], list[dict[str, Any]]]:
+def current_of(service: Service, asked: str) -> tuple[str, list[str], list[dict[str, Any]]]:
+    """The current customer an ID names, once its pending writes are published; 404 or 410
+    (retired) otherwise."""
     _settled(service, asked)
     try:
         return current_customer(service.reader(), asked)
@@ -65,7 +67,7 @@ def _current(service: Service, asked: str) -> tuple[str, list[str], list[dict[st
         raise _not_found(e) from None
 
 
-@router.get("/customers/{customer_id}", response_model=Customer360, responses=_NOT_FOUND,
+@router.get("/customers/{customer_id}", response_model=Customer360, responses=NOT_FOUND,
             summary="The 360 view of a customer, by any ID ever issued")  # fmt: skip
 async def get_customer(customer_id: str, request: Request, who: Reader) -> Any:
     service = service_of(request)
@@ -168,7 +170,7 @@ def _summaries(store: Any, ids: list[str]) -> list[dict[str, Any]]:
     return [by_id.get(i, {"customer_id": i}) for i in ids]
 
 
-@router.get("/customers/{customer_id}/timeline", response_model=Timeline, responses=_NOT_FOUND,
+@router.get("/customers/{customer_id}/timeline", response_model=Timeline, responses=NOT_FOUND,
             summary="The customer's events across departments, newest first, paged")  # fmt: skip
 def get_timeline(
     customer_id: str,
@@ -182,7 +184,7 @@ def get_timeline(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     service = service_of(request)
-    current, _others, _chain = _current(service, customer_id)
+    current, _others, _chain = current_of(service, customer_id)
     events = timeline(service.reader(), current, limit=limit + 1, offset=offset,
                       department=department, kind=type, since=since, until=until)  # fmt: skip
     more = len(events) > limit
@@ -194,11 +196,11 @@ def get_timeline(
             "next_offset": offset + limit if more else None}  # fmt: skip
 
 
-@router.get("/customers/{customer_id}/records", response_model=RecordList, responses=_NOT_FOUND,
+@router.get("/customers/{customer_id}/records", response_model=RecordList, responses=NOT_FOUND,
             summary="The customer's source records, with raw rows and link evidence")  # fmt: skip
 def get_records(customer_id: str, request: Request, who: Reader) -> dict[str, Any]:
     service = service_of(request)
-    current, _others, _chain = _current(service, customer_id)
+    current, _others, _chain = current_of(service, customer_id)
     guard = service.guard(who.role)
     records = customer_records(service.reader(), current)
     if not guard.open:
