@@ -100,6 +100,12 @@ def test_erasure_through_the_api_while_serving(tmp_path: Path) -> None:
         zeb = found.json()["customers"][0]["customer_id"]
         john = s.client.get("/customers", params={"email": "john.smith@example.org"},
                             headers=s.headers()).json()["customers"][0]["customer_id"]  # fmt: skip
+        # A write about them through the API: the journal held it, and must forget it whole.
+        moved = s.client.put("/sources/crm/records/c77", headers=s.headers("writer"), json={
+            "fields": dict(zip(["first_name", "last_name", "email", "phone", "street"],
+                               [*ZEB_CRM[1:5], "99 Vexilla Crescent"], strict=True))})  # fmt: skip
+        assert moved.status_code == 200, moved.text
+        s.app.state.service.writer.drain()
         # A write answered just before is published first, and kept.
         put = s.client.put("/sources/crm/records/c90", headers=s.headers("writer"), json={
             "fields": {"first_name": "Ann", "last_name": "Lee", "email": "ann.lee@example.net"}})  # fmt: skip

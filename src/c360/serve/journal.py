@@ -132,6 +132,13 @@ class Journal:
         # A passive checkpoint waits for no one and makes no one wait.
         self._checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
+    def scrub(self) -> None:
+        """Rewrite the file without the bytes of forgotten writes (erasure): SQLite leaves a
+        deleted row in its page until the page is reused, and in the write-ahead log."""
+        with self._lock:
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         with self._lock:
             self._checkpoints.close()

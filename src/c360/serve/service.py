@@ -203,6 +203,7 @@ class Service:
         self.writer.drain()
         with self.gate.closed(), self.write_lock:
             self.writer.stop_resolving()
+            self.writer.journal.scrub()  # published writes about them leave no bytes behind
             erasure = erase_subject(self.root, self.config, self.store, customer_id,
                                     SilentReporter())  # fmt: skip
             if self.match_index is not None:
