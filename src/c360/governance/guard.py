@@ -13,12 +13,13 @@ column plans), so that hiding `phone` hides every source's phone column, whateve
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from c360.governance.masking import mask
 from c360.governance.policy import Role
+from c360.standardize import ColumnPlan
 
 __all__ = ["HIT_FIELDS", "Guard"]
 
@@ -40,6 +41,12 @@ class Guard:
         self._actions: dict[tuple[str, tuple[str | None, ...]], str] = {}
         self._raw_actions: dict[str, dict[str, tuple[str, str]]] = {}
         self._event_actions: dict[tuple[Any, Any], str] = {}
+
+    @classmethod
+    def from_plans(cls, role: Role, plans: Mapping[str, Sequence[ColumnPlan]]) -> Guard:
+        """A guard reading each source's raw columns as the run's column plans mapped them."""
+        return cls(role, {source: {p.mapping.column: p.mapping.field for p in source_plans}
+                          for source, source_plans in plans.items()})  # fmt: skip
 
     def _action(self, field: str, sources: tuple[str | None, ...]) -> str:
         key = (field, sources)

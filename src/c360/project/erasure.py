@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 
 from c360.errors import C360Error
-from c360.governance.suppression import contact_key, project_secret, suppression_key
+from c360.governance.suppression import contact_key, project_secret, suppression, suppression_key
 from c360.project.config import ProjectConfig
 from c360.project.events import CACHE_DIR
 from c360.project.state import RunContext, SourceWrite
@@ -39,7 +39,7 @@ from c360.project.subject import subject_ids
 from c360.resolve.fellegi_sunter import MatchModel
 from c360.sources.files import SourceSpec
 from c360.store import DuckDBStore, Store
-from c360.store.erasing import ErasingMethods, suppressed_keys
+from c360.store.erasing import ErasingMethods
 
 __all__ = ["DERIVED_FILES", "Erasure", "drop_derived", "erase_subject", "with_suppression"]
 
@@ -180,8 +180,7 @@ def drop_derived(root: Path) -> list[Path]:
 
 def with_suppression(root: Path, store: Store, specs: list[SourceSpec]) -> list[SourceSpec]:
     """The sources to read, each told which of its records belong to erased people."""
-    keys = suppressed_keys(store)
+    keys, secret = suppression(root, store)
     if not keys:
         return specs
-    secret = project_secret(root)
     return [replace(s, suppressed=keys, secret=secret) for s in specs]

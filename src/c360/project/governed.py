@@ -20,6 +20,4 @@ def guard_for(store: Store, config: ProjectConfig, role: str) -> Guard:
         raise ConfigError(str(e), hint="declare it under `governance.roles` in c360.yaml") from None
     last = store.last_run()
     plans = plans_from_json(last.metrics.get("plans", {})) if last else {}
-    columns = {source: {p.mapping.column: p.mapping.field for p in source_plans}
-               for source, source_plans in plans.items()}  # fmt: skip
-    return Guard(resolved, columns)
+    return Guard.from_plans(resolved, plans)

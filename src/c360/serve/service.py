@@ -174,9 +174,7 @@ class Service:
         """What `role` may see, applied to what the service answers."""
         guard = self._guards.get(role)
         if guard is None:
-            columns = {source: {p.mapping.column: p.mapping.field for p in plans}
-                       for source, plans in self.writer.column_plans().items()}  # fmt: skip
-            guard = Guard(self.policy.role(role), columns)
+            guard = Guard.from_plans(self.policy.role(role), self.writer.column_plans())
             self._guards[role] = guard
         return guard
 

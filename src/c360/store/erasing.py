@@ -1,5 +1,5 @@
-"""What erasing a person asks of the store: statements in one transaction, the suppression list,
-and a rewrite of the file that leaves no deleted bytes behind."""
+"""What erasing a person asks of the store: statements in one transaction, additions to the
+suppression list, and a rewrite of the file that leaves no deleted bytes behind."""
 
 from __future__ import annotations
 
@@ -14,12 +14,7 @@ import duckdb
 from c360.store.base import Store
 from c360.store.duckdb_store import now
 
-__all__ = ["ErasingMethods", "rewrite_store", "suppressed_keys"]
-
-
-def suppressed_keys(store: Store) -> frozenset[str]:
-    """The keyed hashes of erased people's records (`c360.governance.suppression`)."""
-    return frozenset(str(r["key"]) for r in store.query("SELECT key FROM suppressed"))
+__all__ = ["ErasingMethods", "rewrite_store"]
 
 
 class ErasingMethods:
