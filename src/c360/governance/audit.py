@@ -26,6 +26,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -65,6 +66,24 @@ class AuditEntry:
     at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="microseconds"))
 
 
+# An entry as `AuditLog.note` queues it: (time.time(), actor, role, action, customer_id,
+# fields, detail).
+_Noted = tuple[float, str, str, str, str | None, tuple[str, ...], dict[str, Any]]
+
+
+def _entry(
+    at: float,
+    actor: str,
+    role: str,
+    action: str,
+    customer_id: str | None,
+    fields: tuple[str, ...],
+    detail: dict[str, Any],
+) -> AuditEntry:
+    when = datetime.fromtimestamp(at, UTC).isoformat(timespec="microseconds")
+    return AuditEntry(actor, role, action, customer_id, fields, detail, when)
+
+
 def _digest(prev: str, seq: int, e: AuditEntry) -> str:
     content = orjson.dumps(
         [seq, e.at, e.actor, e.role, e.action, e.customer_id, list(e.fields), e.detail],
@@ -91,7 +110,7 @@ class AuditLog:
         # waits for the disk sync of the batch before it.
         self._queue_lock = threading.Lock()
         self._flushing = threading.Lock()
-        self._queued: list[AuditEntry] = []
+        self._queued: list[AuditEntry | _Noted] = []
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                    timeout=30)  # fmt: skip
         self._db.execute("PRAGMA journal_mode = WAL")
@@ -116,6 +135,21 @@ class AuditLog:
         with self._queue_lock:
             self._queued.append(entry)
 
+    def note(
+        self,
+        actor: str,
+        role: str,
+        action: str,
+        customer_id: str | None,
+        fields: Sequence[str],
+        detail: dict[str, Any],
+    ) -> None:
+        """As `queue` for the entry these make, timed now: the entry itself is made when it is
+        written (a request pays for a tuple, not for a dataclass and a formatted time)."""
+        noted = (time.time(), actor, role, action, customer_id, tuple(fields), detail)
+        with self._queue_lock:
+            self._queued.append(noted)
+
     def start(self) -> None:
         """Write queued entries in the background until `close`."""
         if self._flusher is None:
@@ -130,7 +164,7 @@ class AuditLog:
             if not queued:
                 return
             try:
-                self._append(queued)
+                self._append([e if isinstance(e, AuditEntry) else _entry(*e) for e in queued])
             except BaseException:
                 with self._queue_lock:  # kept, ahead of what came since, for the next try
                     self._queued[:0] = queued

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from c360.governance.masking import mask
-from c360.governance.policy import Role
+from c360.governance.policy import FIELDS, Role
 from c360.standardize import ColumnPlan
 
 __all__ = ["HIT_FIELDS", "Guard"]
@@ -41,6 +41,38 @@ class Guard:
         self._actions: dict[tuple[str, tuple[str | None, ...]], str] = {}
         self._raw_actions: dict[str, dict[str, tuple[str, str]]] = {}
         self._event_actions: dict[tuple[Any, Any], str] = {}
+        self._insights = role.for_field("insights") == "show" and role.sees_every_event
+        self._triggers = self._names_touched()
+
+    def _names_touched(self) -> tuple[bytes, ...] | None:
+        """The names whose presence in a rendered view means the policy changes it: every
+        field this role does not see as is (by any source) and every raw column mapped to
+        one. None when any view may be changed: the role hides or masks by default, or
+        unmapped raw columns, or some events (insights are then hidden too), or a name is
+        one a JSON writer might escape."""
+        role = self.role
+        if self.open:
+            return ()
+        sources: list[str | None] = [None, *self.columns, *role.sources]
+        if role.default != "show" or not self._insights:
+            return None
+        if any(role.for_field("other", (s,)) != "show" for s in sources):
+            return None
+        names = set(FIELDS) | {f for fields in self.columns.values() for f in fields.values()}
+        touched = {n for n in names for s in sources if role.for_field(n, (s,)) != "show"}
+        touched |= {column for source, fields in self.columns.items()
+                    for column, f in fields.items() if role.for_field(f, (source,)) != "show"}  # fmt: skip
+        if not all(n.isascii() and n.isprintable() and '"' not in n and "\\" not in n
+                   for n in touched):  # fmt: skip
+            return None
+        return tuple(n.encode() for n in sorted(touched))
+
+    def untouched(self, rendered: bytes) -> bool:
+        """Whether the policy leaves a rendered view (JSON) as it is, so that it can be sent
+        without reading it: none of the names it would act on occurs anywhere in it. (A name
+        that occurs only inside some value costs a reading, nothing more.)"""
+        triggers = self._triggers
+        return triggers is not None and not any(t in rendered for t in triggers)
 
     @classmethod
     def from_plans(cls, role: Role, plans: Mapping[str, Sequence[ColumnPlan]]) -> Guard:
@@ -62,24 +94,34 @@ class Guard:
             return False, None
         return True, mask(field, value) if action == "mask" else value
 
-    def golden(self, values: list[Doc]) -> list[Doc]:
+    def golden(self, values: list[Doc], seen: set[str] | None = None) -> list[Doc]:
+        """Golden values shown (masked where the policy says); their fields noted in `seen`."""
         out = []
         for g in values:
-            shown, value = self._value(g["field"], g.get("value"), [g.get("source")])
-            if shown:
-                out.append(g if value is g.get("value") else {**g, "value": value})
+            field = g["field"]
+            action = self._action(field, (g.get("source"),))
+            if action == "hide":
+                continue
+            out.append(g if action == "show" else {**g, "value": mask(field, g.get("value"))})
+            if seen is not None:
+                seen.add(field)
         return out
 
-    def contact_points(self, points: list[Doc]) -> list[Doc]:
+    def contact_points(self, points: list[Doc], seen: set[str] | None = None) -> list[Doc]:
         out = []
         for p in points:
-            sources = (p.get("sources") or "").split(",") if p.get("sources") else []
-            shown, value = self._value(p["kind"], p.get("value"), sources)
-            if shown:
-                out.append(p if value is p.get("value") else {**p, "value": value})
+            kind, sources = p["kind"], p.get("sources")
+            action = self._action(kind, tuple(sources.split(",")) if sources else ())
+            if action == "hide":
+                continue
+            out.append(p if action == "show" else {**p, "value": mask(kind, p.get("value"))})
+            if seen is not None:
+                seen.add(kind)
         return out
 
-    def raw(self, source: str, raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    def raw(
+        self, source: str, raw: Mapping[str, Any] | None, seen: set[str] | None = None
+    ) -> dict[str, Any] | None:
         if raw is None:
             return None
         actions = self._raw_actions.get(source)
@@ -97,10 +139,14 @@ class Guard:
                 out[column] = v
             elif action == "mask":
                 out[column] = mask(field, v)
+            else:
+                continue
+            if seen is not None:
+                seen.add(field)
         return out
 
-    def records(self, records: list[Doc]) -> list[Doc]:
-        return [{**r, "raw": self.raw(r["source"], r.get("raw"))} for r in records]
+    def records(self, records: list[Doc], seen: set[str] | None = None) -> list[Doc]:
+        return [{**r, "raw": self.raw(r["source"], r.get("raw"), seen)} for r in records]
 
     def timeline(self, events: list[Doc]) -> list[Doc]:
         out = []
@@ -121,21 +167,30 @@ class Guard:
         """Calculated insights are figures, not values to mask: shown or left out (`mask`
         leaves them out too). They are counted from every event, so a role that may not see
         some events does not see them either (open cases would tell of hidden cases)."""
-        shown = self.role.for_field("insights") == "show" and self.role.sees_every_event
-        return insights if shown else None
+        return insights if self._insights else None
 
     def view(self, doc: Doc) -> Doc:
         """The 360 view (`GET /customers/{id}`, `c360 profile --json`)."""
+        return doc if self.open else self.view_and_fields(doc)[0]
+
+    def view_and_fields(self, doc: Doc) -> tuple[Doc, list[str]]:
+        """The 360 view as `view` guards it, and the fields it answers with (`shown`), in one
+        pass."""
         if self.open:
-            return doc
-        return {
+            return doc, ["*"]
+        seen: set[str] = set()
+        insights = self.insights(doc.get("insights") or {})
+        if insights:
+            seen.add("insights")
+        guarded = {
             **doc,
-            "golden": self.golden(doc.get("golden") or []),
-            "contact_points": self.contact_points(doc.get("contact_points") or []),
-            "records": self.records(doc.get("records") or []),
+            "golden": self.golden(doc.get("golden") or [], seen),
+            "contact_points": self.contact_points(doc.get("contact_points") or [], seen),
+            "records": self.records(doc.get("records") or [], seen),
             "timeline": self.timeline(doc.get("timeline") or []),
-            "insights": self.insights(doc.get("insights") or {}),
+            "insights": insights,
         }
+        return guarded, sorted(seen)
 
     def guarded(self, view: Any) -> Any:
         """A `CustomerView` (the command line's) as the role may see it."""

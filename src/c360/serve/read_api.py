@@ -78,23 +78,29 @@ async def get_customer(customer_id: str, request: Request, who: Reader) -> Any:
     # answered on the event loop). Any other ID is resolved in the store, off the loop.
     ready = service.views.get(customer_id)
     if ready is None:
-        view = guard.view(await run_in_threadpool(_view_from_store, service, customer_id))
-        view = _without_insights(view) if view["customer_id"] in service.refusing else view
-        service.audited(request, "customer.read", view["customer_id"], _shown(guard, view))
+        doc = await run_in_threadpool(_view_from_store, service, customer_id)
+        view, fields = _guarded(service, guard, doc)
+        service.audited(request, "customer.read", view["customer_id"], fields)
         return view
-    refusing = customer_id in service.refusing
-    if guard.open and not refusing:
+    if customer_id not in service.refusing and guard.untouched(ready):
+        # Nothing in it is for the policy to hide or mask: sent as rendered, all of it (`*`).
         service.audited(request, "customer.read", customer_id)
         return Response(ready, media_type="application/json")
-    view = guard.view(orjson.loads(ready))
-    view = _without_insights(view) if refusing else view
-    service.audited(request, "customer.read", customer_id, guard.shown(view))
+    view, fields = _guarded(service, guard, orjson.loads(ready))
+    service.audited(request, "customer.read", customer_id, fields)
     return Response(orjson.dumps(view), media_type="application/json")
 
 
-def _without_insights(view: dict[str, Any]) -> dict[str, Any]:
-    """A customer who refuses `processing` is not profiled: no insights."""
-    return {**view, "insights": None}
+def _guarded(
+    service: Service, guard: Guard, doc: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """A 360 view as the role may see it, and the fields it answers with (for the audit log).
+    A customer who refuses `processing` is not profiled: no insights."""
+    view, fields = guard.view_and_fields(doc)
+    if view["customer_id"] in service.refusing:
+        view = {**view, "insights": None}
+        fields = [f for f in fields if f != "insights"]
+    return view, fields
 
 
 def _shown(guard: Guard, view: dict[str, Any]) -> list[str]:

@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.exceptions import HTTPException
 
 from c360.errors import ConfigError
-from c360.governance import AuditEntry, AuditLog, Guard, Policy, UnknownRole
+from c360.governance import AuditLog, Guard, Policy, UnknownRole
 from c360.governance.consent import refusing_processing
 from c360.progress import SilentReporter
 from c360.project.config import ProjectConfig, load_project
@@ -182,8 +182,8 @@ class Service:
                 fields: Sequence[str] = ("*",), **detail: Any) -> None:  # fmt: skip
         """Note a read in the audit log (written within a fraction of a second)."""
         principal: Principal = request.state.principal
-        self.audit.queue(AuditEntry(f"key:{principal.key_id}", principal.role, action,
-                                    customer_id, tuple(fields), detail))  # fmt: skip
+        self.audit.note(f"key:{principal.key_id}", principal.role, action, customer_id, fields,
+                        detail)  # fmt: skip
 
     def reader(self) -> DuckDBStore:
         """This thread's cursor on the store (a new one once the store was opened again)."""
