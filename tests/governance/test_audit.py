@@ -35,6 +35,8 @@ def test_entries_chain_and_verify(tmp_path: Path) -> None:
     assert [e["customer_id"] for e in log.entries(actor="key:0")] == ["C0", "C3"]
     assert log.entries(action="run")[0]["detail"] == {"run_id": "R-1"}
     assert [e["seq"] for e in log.entries(since=5)] == [6, 7, 8]
+    assert [e["customer_id"] for e in log.entries(customer_ids=["C9", "C0", "C3"])] == [
+        "C0", "C3", "C9"]  # fmt: skip
     log.close()
 
 

@@ -105,9 +105,7 @@ def subject_document(
     now, history = consent_of(store, config.consent, customer_id, ids)
     audited: list[dict[str, Any]] = []
     if audit is not None:
-        for i in ids:
-            audited += audit.entries(customer_id=i, limit=1_000_000)
-        audited.sort(key=lambda e: int(e["seq"]))
+        audited = audit.entries(customer_ids=ids, limit=1_000_000) if ids else []
     document: dict[str, Any] = json.loads(json.dumps({
         "format": _FORMAT,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
