@@ -60,9 +60,11 @@ class Measured:
                 service.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
 
 
-def _each_query_parameter_once(request: Request) -> None:
+async def _each_query_parameter_once(request: Request) -> None:
     """Every query parameter of the API takes one value: one given twice is refused (422),
-    rather than the last one silently winning."""
+    rather than the last one silently winning. (A coroutine, so that it runs on the event
+    loop: FastAPI hands a plain function to a worker thread, a thread hop for every
+    request.)"""
     given = Counter(k for k, _ in request.query_params.multi_items())
     repeated = sorted(k for k, n in given.items() if n > 1)
     if repeated:
