@@ -1,12 +1,12 @@
 """What governance costs a read: `GET /customers/{id}` with and without it, in one run.
 
-    python bench/governance_overhead.py --project bench/data/company-500000 [--rounds 3]
+    python bench/governance_overhead.py --project bench/data/company-500000 [--rounds 5]
 
 - **Without:** `c360 serve` from a copy of this checkout's `src` with `ungoverned.patch`
-  applied: the same code with the policy, the audit and the request gate taken out of the read
-  path (`GET /customers/{id}` answers the rendered view as it is, the key's role is not looked
-  up in the policy). Everything else — the read model, the keys, the middleware that measures
-  — is the code under test.
+  applied: the same code without the guard and the audit in `GET /customers/{id}` (it answers
+  the rendered view as it is), without the policy's check of the key's role in every endpoint,
+  and without the request gate (an app-wide middleware, there for erasure). Everything else —
+  the read model, the keys, the middleware that measures — is the code under test.
 - **With:** `c360 serve` from this checkout, read with two keys:
   - one of the built-in `reader` role, which the project's default policy governs (the demo's
     hides national ids from every role, so a view holding one is guarded), with an audit entry
@@ -14,18 +14,20 @@
   - one of `bench_restricted`, a role that masks emails and birth dates and hides phones and
     cases: each view is parsed, guarded, audited and serialised again.
 
-The bench adds that role to the project's `c360.yaml` for the run and puts the file back
-afterwards; each side gets its own keys file, put back too.
+The bench adds that role to the project's `c360.yaml` for the run, and sets the project's audit
+log aside so that the run starts with an empty one (appending to a big log costs more); both
+are put back afterwards. Each service gets its own keys file, put back too.
 
-Rounds alternate between the two, so that the shared machine's noise falls on both. Each round
-runs wrk at 4 connections for `--seconds` after a 3 s warm-up, over the same 10,000 customers,
-and reads the service's processor time (its child processes' included) before and after. The
-report gives every round, each side's medians, and the overheads as the median over rounds of
-each round's ratio to the ungoverned service (the issue's budget: 1.15 at p99): p99 latency,
-and processor time per request, which the machine's noise moves less.
+Each round reads the three (ungoverned; governed as `reader` and as `bench_restricted`), the
+order turned every other round, so that the shared machine's noise falls on all. A reading is
+wrk at 4 connections for `--seconds` after a 3 s warm-up, over the same 10,000 customers, with
+the service's processor time (its child processes' included) read before and after; a failed
+request stops the bench. The report gives every round, each side's medians, and the overheads
+as the median over rounds of each round's ratio to the ungoverned service (the issue's budget:
+1.15 at p99): p99 latency, and processor time per request, which the noise moves less.
 
-When the patch no longer applies (the read path changed), write it again: it is the diff that
-takes governance out of `get_customer`, `require` and `create_app`, and nothing else.
+When the patch no longer applies (the code changed under it), write it again: it is the diff
+that takes governance out of `get_customer`, `require` and `create_app`, and nothing else.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from pathlib import Path
 import duckdb
 import yaml
 from serve_load import _GET, _LUA, _wrk, wait_ready
+
+from c360.governance.audit import AUDIT_FILE
 
 REPO = Path(__file__).resolve().parents[1]
 PATCH = Path(__file__).with_name("ungoverned.patch")
@@ -97,7 +101,8 @@ def _cpu_seconds(pid: int) -> float:
         proc = Path("/proc") / str(todo.pop())
         try:
             fields = (proc / "stat").read_text().rpartition(")")[2].split()
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            # utime, stime, and those of its children that ended and were waited for
+            total += sum(int(f) for f in fields[11:15]) / tick
             for task in (proc / "task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError):
@@ -114,6 +119,9 @@ def _read(url: str, pid: int, ids: Path, key: str, seconds: int, tmp: Path) -> d
     before = _cpu_seconds(pid)
     result = _wrk(url, script, 4, seconds)
     used = _cpu_seconds(pid) - before
+    if result["errors"]:
+        raise SystemExit(f"{result['errors']} of {result['requests']} reads failed (an error"
+                         " status or a socket error): the figures would not be of answers")  # fmt: skip
     return {**result, "cpu_ms_per_request": round(used * 1000 / max(result["requests"], 1), 3)}
 
 
@@ -127,6 +135,23 @@ def _ungoverned(tmp: Path) -> Path:
         raise SystemExit(f"{PATCH.name} no longer applies to src/ (write it again, see the"
                          f" docstring):\n{applied.stderr}")  # fmt: skip
     return copy / "src"
+
+
+def _set_aside(project: Path, into: Path) -> Path:
+    """Move the project's audit log into `into`, so that every run starts from an empty one
+    (the log grows by an entry a read, and appending to a big one costs more)."""
+    into.mkdir()
+    for f in project.glob(f"{AUDIT_FILE}*"):
+        f.rename(into / f.name)
+    return into
+
+
+def _put_back(project: Path, kept: Path) -> None:
+    """The run's audit log goes; the project's comes back."""
+    for f in project.glob(f"{AUDIT_FILE}*"):
+        f.unlink()
+    for f in kept.iterdir():
+        shutil.move(str(f), project / f.name)
 
 
 def _with_role(original: str) -> str:
@@ -166,20 +191,29 @@ def main() -> None:
         id_file = tmp / "ids.txt"
         id_file.write_text("\n".join(ids) + "\n")
         config.write_text(_with_role(original), encoding="utf-8")
+        kept_log = _set_aside(project, tmp / "audit-log")
         try:
             for n in range(args.rounds):
-                with _server(ungoverned, project, args.port, ["reader"]) as (pid, keys):
-                    without = _read(url, pid, id_file, keys["reader"], args.seconds, tmp)
-                with _server(REPO / "src", project, args.port,
-                             ["reader", "bench_restricted"]) as (pid, keys):  # fmt: skip
-                    open_role = _read(url, pid, id_file, keys["reader"], args.seconds, tmp)
-                    restricted = _read(url, pid, id_file, keys["bench_restricted"],
-                                       args.seconds, tmp)  # fmt: skip
-                rounds.append({"round": n, "without": without, "reader": open_role,
-                               "restricted": restricted})  # fmt: skip
+                # The order turns every round: first or last, a side meets the machine alike.
+                readings: dict[str, dict[str, float]] = {}
+                for side in ("without", "governed") if n % 2 == 0 else ("governed", "without"):
+                    if side == "without":
+                        with _server(ungoverned, project, args.port, ["reader"]) as (pid, keys):
+                            readings["without"] = _read(url, pid, id_file, keys["reader"],
+                                                        args.seconds, tmp)  # fmt: skip
+                        continue
+                    roles = ["reader", "bench_restricted"][:: 1 if n % 2 == 0 else -1]
+                    with _server(REPO / "src", project, args.port, roles) as (pid, keys):
+                        for role in roles:
+                            readings[role] = _read(url, pid, id_file, keys[role], args.seconds,
+                                                   tmp)  # fmt: skip
+                rounds.append({"round": n, "without": readings["without"],
+                               "reader": readings["reader"],
+                               "restricted": readings["bench_restricted"]})  # fmt: skip
                 print(json.dumps(rounds[-1]), file=sys.stderr)
         finally:
             config.write_text(original, encoding="utf-8")
+            _put_back(project, kept_log)
 
     def median(values: Iterable[float]) -> float:
         return round(statistics.median(values), 3)

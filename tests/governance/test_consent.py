@@ -82,6 +82,10 @@ def test_consent_over_the_api(tmp_path: Path) -> None:
         assert put.json()["current"]["processing"]["actor"].startswith("key:")
         view = s.client.get(f"/customers/{john}", headers=s.headers()).json()
         assert view["insights"] is None and view["golden"]
+        # Audited with the fields answered, not `*` (all held): the insights were withheld.
+        s.app.state.service.audit.flush()
+        read = s.app.state.service.audit.entries(customer_id=john, action="customer.read")[-1]
+        assert "email" in read["fields"] and not {"*", "insights"} & set(read["fields"])
         bad = s.client.put(f"/customers/{john}/consent/telepathy", json={"granted": True},
                            headers=s.headers("writer"))  # fmt: skip
         assert bad.status_code == 422 and "telepathy" in bad.json()["detail"]

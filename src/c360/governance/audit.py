@@ -20,6 +20,7 @@ the command line write theirs before they return.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import json
@@ -224,11 +225,11 @@ class AuditLog:
         action: str | None = None,
         actor: str | None = None,
         since: int = 0,
-        limit: int = 100,
+        limit: int | None = 100,
         customer_ids: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
         """Entries after `since` (a `seq`), oldest first, filtered by what is given
-        (`customer_ids`: about any of these)."""
+        (`customer_ids`: about any of these); at most `limit` (None: all)."""
         wheres: list[str] = ["seq > ?"]
         params: list[Any] = [since]
         if customer_ids:
@@ -239,11 +240,13 @@ class AuditLog:
             if value is not None:
                 wheres.append(f"{column} = ?")
                 params.append(value)
-        with self._lock:
-            rows = self._db.execute(
+        # A connection of its own: a question that reads the log through does not hold up
+        # the appends (the log's write-ahead journal lets them go on beside it).
+        with contextlib.closing(sqlite3.connect(self.path, timeout=30)) as db:
+            rows = db.execute(
                 f"SELECT {', '.join(_COLUMNS)}, hash FROM audit WHERE {' AND '.join(wheres)}"
                 " ORDER BY seq LIMIT ?",
-                [*params, limit],
+                [*params, -1 if limit is None else limit],  # SQLite: -1 is no limit
             ).fetchall()
         return [
             {**dict(zip((*_COLUMNS, "hash"), r, strict=True)),

@@ -105,7 +105,7 @@ def subject_document(
     now, history = consent_of(store, config.consent, customer_id, ids)
     audited: list[dict[str, Any]] = []
     if audit is not None:
-        audited = audit.entries(customer_ids=ids, limit=1_000_000) if ids else []
+        audited = audit.entries(customer_ids=ids, limit=None) if ids else []
     document: dict[str, Any] = json.loads(json.dumps({
         "format": _FORMAT,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),

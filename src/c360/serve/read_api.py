@@ -83,7 +83,8 @@ async def get_customer(customer_id: str, request: Request, who: Reader) -> Any:
         service.audited(request, "customer.read", view["customer_id"], fields)
         return view
     if customer_id not in service.refusing and guard.untouched(ready):
-        # Nothing in it is for the policy to hide or mask: sent as rendered, all of it (`*`).
+        # Nothing in it is for the policy to hide or mask: sent as rendered, all of what c360
+        # holds (`*`).
         service.audited(request, "customer.read", customer_id)
         return Response(ready, media_type="application/json")
     view, fields = _guarded(service, guard, orjson.loads(ready))
@@ -99,7 +100,8 @@ def _guarded(
     view, fields = guard.view_and_fields(doc)
     if view["customer_id"] in service.refusing:
         view = {**view, "insights": None}
-        fields = [f for f in fields if f != "insights"]
+        # Not `*` (everything held) any more: the fields there are, insights left out.
+        fields = guard.shown(view) if fields == ["*"] else [f for f in fields if f != "insights"]
     return view, fields
 
 

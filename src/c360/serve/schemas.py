@@ -154,7 +154,10 @@ class AuditEntry(BaseModel):
     role: str
     action: str = Field(description="customer.read, customer.search, record.write, run, …")
     customer_id: str | None
-    fields: list[str] = Field(description="The fields answered (`*`: all), never their values.")
+    fields: list[str] = Field(
+        description="The fields answered (`*`: all c360 holds, nothing withheld), never their"
+        " values."
+    )
     detail: dict[str, Any]
     hash: str
 

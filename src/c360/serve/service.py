@@ -220,6 +220,7 @@ class Service:
             if self.match_index is not None:
                 self.match_index.build(self.store)
             self.writer.forget_suppressed()
+            self.writer.suppressed()  # read now, not by the next write
             self.refresh_refusing()
         self.notify_change()
         return erasure

@@ -138,8 +138,8 @@ class Writer(PublishMethods):
         self._suppressed = None
 
     def suppressed(self) -> tuple[frozenset[str], str]:
-        """Erased people's records and contact values, as keyed hashes, and the key (erasure
-        runs with the service stopped: read once)."""
+        """Erased people's records and contact values, as keyed hashes, and the key: read at
+        start, and again after an erasure while serving."""
         if self._suppressed is None:
             self._suppressed = suppression(self.service.root, self.service.reader())
         return self._suppressed
