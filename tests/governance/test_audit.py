@@ -93,16 +93,49 @@ def test_a_batch_that_cannot_be_written_stays_queued(tmp_path: Path) -> None:
     log = AuditLog(tmp_path)
     assert log.verify(log.verify().head).ok  # the head of an empty log is a head too
     log.queue(AuditEntry("key:1", "sales", "customer.read", "C1"))
-    real = log._append
+    real = log.append
 
     def locked(entries: object) -> None:
         raise sqlite3.OperationalError("database is locked")
 
-    log._append = locked  # type: ignore[method-assign]
+    log.append = locked  # type: ignore[method-assign]
     with contextlib.suppress(sqlite3.OperationalError):
         log.flush()
-    log._append = real  # type: ignore[method-assign]
+    log.append = real  # type: ignore[method-assign]
     log.queue(AuditEntry("key:1", "sales", "customer.read", "C2"))
     log.flush()
     assert [e["customer_id"] for e in log.entries()] == ["C1", "C2"]
     log.close()
+
+
+def test_the_service_writes_from_a_process_of_its_own_and_on_without_it(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path)
+    log.start()
+    writer = log._writer
+    assert writer is not None and writer.alive
+    log.note("key:1", "sales", "customer.read", "C1", ["email"], {})
+    log.flush()  # committed by the process when this returns
+    assert [e["customer_id"] for e in log.entries()] == ["C1"]
+    writer._process.kill()  # it dies: the batch at hand is written by the service itself
+    writer._process.join()
+    log.note("key:1", "sales", "customer.read", "C2", ["email"], {"n": 2})
+    log.queue(AuditEntry("key:2", "admin", "customer.read", "C3"))
+    log.flush()
+    assert log._writer is None
+    assert [e["customer_id"] for e in log.entries()] == ["C1", "C2", "C3"]
+    assert log.entries(customer_id="C2")[0]["detail"] == {"n": 2}
+    assert log.verify().ok
+    log.close()
+
+
+def test_closing_writes_what_is_queued_and_stops_the_process(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path)
+    log.start()
+    writer = log._writer
+    assert writer is not None
+    log.note("key:1", "sales", "customer.read", "C1", ["*"], {})
+    log.close()
+    assert not writer.alive
+    reopened = AuditLog(tmp_path)
+    assert [e["customer_id"] for e in reopened.entries()] == ["C1"] and reopened.verify().ok
+    reopened.close()

@@ -13,9 +13,10 @@ The log is a SQLite file in the project folder (`.c360-audit.sqlite`) beside the
 it: the command line appends to it while `c360 serve` owns the store. Appends from several
 processes are serialised by SQLite's write lock, each reading the head it chains to inside its
 own transaction. The service queues its entries — reads, and writes through the API — and
-writes them every `FLUSH_SECONDS` in one transaction, so that no answer waits for a disk sync: a
-machine that stops in that window loses them (the write itself is in the journal). Commands on
-the command line write theirs before they return.
+has a process of its own (`c360.governance.audit_writer`) write them every `FLUSH_SECONDS` in one
+transaction, so that no answer waits for a disk sync: a machine that stops in that window loses
+them (the write itself is in the journal). Commands on the command line write theirs before they
+return.
 """
 
 from __future__ import annotations
@@ -32,17 +33,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-__all__ = ["AUDIT_FILE", "AuditEntry", "AuditLog", "Verdict", "local_actor"]
+if TYPE_CHECKING:
+    from c360.governance.audit_writer import AuditWriter
+
+__all__ = ["AUDIT_FILE", "AuditEntry", "AuditLog", "Noted", "Verdict", "entry_of", "local_actor"]
 
 log = logging.getLogger(__name__)
 
 AUDIT_FILE = ".c360-audit.sqlite"
-# Reads' entries are written in small batches: one every so often, so that no request waits
-# long behind the writing thread (it holds the interpreter while it hashes and encodes).
+# Reads' entries are written in small batches, one every so often: a request's entry is in the
+# log a fraction of a second after its answer.
 FLUSH_SECONDS = 0.05
 _GENESIS = "0" * 64
 _COLUMNS = ("seq", "at", "actor", "role", "action", "customer_id", "fields", "detail")
@@ -69,20 +73,25 @@ class AuditEntry:
 
 # An entry as `AuditLog.note` queues it: (time.time(), actor, role, action, customer_id,
 # fields, detail).
-_Noted = tuple[float, str, str, str, str | None, tuple[str, ...], dict[str, Any]]
+Noted = tuple[float, str, str, str, str | None, tuple[str, ...], dict[str, Any]]
 
 
-def _entry(
-    at: float,
+def entry_of(
+    at: float | str,
     actor: str,
     role: str,
     action: str,
     customer_id: str | None,
-    fields: tuple[str, ...],
+    fields: Sequence[str],
     detail: dict[str, Any],
 ) -> AuditEntry:
-    when = datetime.fromtimestamp(at, UTC).isoformat(timespec="microseconds")
-    return AuditEntry(actor, role, action, customer_id, fields, detail, when)
+    """The entry a `Noted` stands for (`at` a `time.time()`, or already written out)."""
+    when = (
+        at
+        if isinstance(at, str)
+        else datetime.fromtimestamp(at, UTC).isoformat(timespec="microseconds")
+    )
+    return AuditEntry(actor, role, action, customer_id, tuple(fields), detail, when)
 
 
 def _digest(prev: str, seq: int, e: AuditEntry) -> str:
@@ -111,7 +120,7 @@ class AuditLog:
         # waits for the disk sync of the batch before it.
         self._queue_lock = threading.Lock()
         self._flushing = threading.Lock()
-        self._queued: list[AuditEntry | _Noted] = []
+        self._queued: list[AuditEntry | Noted] = []
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                    timeout=30)  # fmt: skip
         self._db.execute("PRAGMA journal_mode = WAL")
@@ -128,12 +137,13 @@ class AuditLog:
         self._db.execute("DROP INDEX IF EXISTS audit_customer")  # logs written before
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
+        self._writer: AuditWriter | None = None
 
     # --- writing ------------------------------------------------------------------------------
 
     def record(self, entry: AuditEntry) -> None:
         """Append now: on disk when this returns (changes)."""
-        self._append([entry])
+        self.append([entry])
 
     def queue(self, entry: AuditEntry) -> None:
         """Append within `FLUSH_SECONDS` (reads, in the service; `start` must have run)."""
@@ -155,25 +165,48 @@ class AuditLog:
         with self._queue_lock:
             self._queued.append(noted)
 
-    def start(self) -> None:
-        """Write queued entries in the background until `close`."""
+    def start(self, *, own_process: bool = True) -> None:
+        """Write queued entries in the background until `close`: from a process of their own
+        (`c360.governance.audit_writer`) unless `own_process` is False or it cannot start."""
+        if own_process and self._writer is None:
+            from c360.governance.audit_writer import AuditWriter
+
+            try:
+                self._writer = AuditWriter(self.path.parent)
+            except Exception as e:  # no process to be had: the service writes it itself
+                log.warning("the audit is written by the service itself: %s", e)
         if self._flusher is None:
             self._flusher = threading.Thread(target=self._flush_loop, name="c360-audit",
                                              daemon=True)  # fmt: skip
             self._flusher.start()
 
     def flush(self) -> None:
+        """Write what is queued; in the log when this returns."""
         with self._flushing:  # batches are written in the order they were taken
             with self._queue_lock:
                 queued, self._queued = self._queued, []
             if not queued:
                 return
             try:
-                self._append([e if isinstance(e, AuditEntry) else _entry(*e) for e in queued])
+                self._write(queued)
             except BaseException:
                 with self._queue_lock:  # kept, ahead of what came since, for the next try
                     self._queued[:0] = queued
                 raise
+
+    def _write(self, queued: list[AuditEntry | Noted]) -> None:
+        if self._writer is not None:
+            from c360.governance.audit_writer import WriterGone
+
+            try:
+                self._writer.write(queued)
+                return
+            except WriterGone as gone:
+                log.warning("the audit writing process is gone (%s); the service writes the"
+                            " audit itself from now on", gone)  # fmt: skip
+                self._writer.close()
+                self._writer = None
+        self.append([e if isinstance(e, AuditEntry) else entry_of(*e) for e in queued])
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(FLUSH_SECONDS):
@@ -183,7 +216,8 @@ class AuditLog:
                 # A locked or full disk: the entries stay queued and the next round tries again.
                 log.exception("audit entries could not be written; retrying")
 
-    def _append(self, entries: Sequence[AuditEntry]) -> None:
+    def append(self, entries: Sequence[AuditEntry]) -> None:
+        """Append `entries` in one transaction, chained to the log's last entry."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -213,8 +247,13 @@ class AuditLog:
         if self._flusher is not None:
             self._flusher.join(timeout=5)
             self._flusher = None
-        self.flush()
-        self._db.close()
+        try:
+            self.flush()
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+            self._db.close()
 
     # --- reading ------------------------------------------------------------------------------
 

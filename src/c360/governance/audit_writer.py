@@ -1,0 +1,105 @@
+"""The service's audit entries, written by a process of their own.
+
+Every read the service answers makes an audit entry; at a thousand reads a second, hashing,
+encoding and inserting them is a good part of what the service does. In the service's own
+interpreter that work held the interpreter lock away from the requests — the writing thread
+gives the lock up for every row SQLite takes and waits to have it back — and took 40 µs an
+entry. So the service hands each batch, encoded in one call, to a child process that hashes and
+appends it (`AuditLog.append`, as any writer of the log does) and says when it is committed.
+
+Should the child die, the batch at hand stays queued and the service goes on writing its
+entries itself; nothing is lost that was not lost before (entries queued in memory when the
+machine stops).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import sqlite3
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from c360.governance.audit import AuditEntry, AuditLog, Noted, entry_of
+
+__all__ = ["AuditWriter", "WriterGone"]
+
+# Appending a batch takes milliseconds; one that has not come back in this long never will.
+_ANSWER_SECONDS = 60.0
+
+
+class WriterGone(Exception):
+    """The audit writing process died or stopped answering."""
+
+
+class AuditWriter:
+    """A child process appending batches of entries to the audit log in `root`."""
+
+    def __init__(self, root: Path) -> None:
+        # A child of the fork server, as the resolving process is: not a fork of this
+        # threaded process.
+        context = multiprocessing.get_context("forkserver")
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=_write_forever, args=(root, child),
+                                        name="c360-audit", daemon=True)  # fmt: skip
+        self._process.start()
+        child.close()
+
+    def write(self, entries: Sequence[AuditEntry | Noted]) -> None:
+        """Append `entries`: committed when this returns. `sqlite3.Error` when the log could
+        not take them (they may be tried again), `WriterGone` when the process is gone."""
+        batch = orjson.dumps([_wire(e) for e in entries], default=str)
+        try:
+            self._pipe.send_bytes(batch)
+            if not self._pipe.poll(_ANSWER_SECONDS):
+                raise WriterGone(f"no answer in {_ANSWER_SECONDS:.0f} s")
+            problem = self._pipe.recv_bytes()
+        except (EOFError, OSError) as e:
+            raise WriterGone(f"it stopped (exit code {self._process.exitcode})") from e
+        if problem:
+            raise sqlite3.OperationalError(problem.decode())
+
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):  # gone already
+            self._pipe.send_bytes(b"")  # stop
+        self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._pipe.close()
+
+
+def _wire(e: AuditEntry | Noted) -> list[Any]:
+    """An entry as the pipe carries it: `Noted`'s order, its time a number or a text."""
+    if isinstance(e, AuditEntry):
+        return [e.at, e.actor, e.role, e.action, e.customer_id, list(e.fields), e.detail]
+    return list(e)
+
+
+def _write_forever(root: Path, pipe: Connection) -> None:
+    """The child: append each batch it is sent and answer (nothing, or what went wrong), until
+    told to stop (an empty message) or the service is gone."""
+    log = AuditLog(root)
+    try:
+        while True:
+            try:
+                batch = pipe.recv_bytes()
+            except (EOFError, OSError):
+                break
+            if not batch:
+                break
+            try:
+                log.append([entry_of(*w) for w in orjson.loads(batch)])
+                pipe.send_bytes(b"")
+            except sqlite3.Error as e:
+                pipe.send_bytes(str(e).encode() or b"the audit log could not be written")
+    finally:
+        log.close()
