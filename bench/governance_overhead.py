@@ -1,12 +1,13 @@
 """What governance costs a read: `GET /customers/{id}` with and without it, in one run.
 
-    python bench/governance_overhead.py --project bench/data/company-500000 [--rounds 5]
+    python bench/governance_overhead.py --project bench/data/company-500000 [--rounds 20]
 
 - **Without:** `c360 serve` from a copy of this checkout's `src` with `ungoverned.patch`
   applied: the same code without the guard and the audit in `GET /customers/{id}` (it answers
   the rendered view as it is), without the policy's check of the key's role in every endpoint,
   and without the request gate (an app-wide middleware, there for erasure). Everything else —
-  the read model, the keys, the middleware that measures — is the code under test.
+  the read model, the keys, the middleware that measures — is the code under test. It serves
+  a copy of the project (two services cannot share a store).
 - **With:** `c360 serve` from this checkout, read with two keys:
   - one of the built-in `reader` role, which the project's default policy governs (the demo's
     hides national ids from every role, so a view holding one is guarded), with an audit entry
@@ -18,13 +19,15 @@ The bench adds that role to the project's `c360.yaml` for the run, and sets the 
 log aside so that the run starts with an empty one (appending to a big log costs more); both
 are put back afterwards. Each service gets its own keys file, put back too.
 
-Each round reads the three (ungoverned; governed as `reader` and as `bench_restricted`), the
-order turned every other round, so that the shared machine's noise falls on all. A reading is
-wrk at 4 connections for `--seconds` after a 3 s warm-up, over the same 10,000 customers, with
-the service's processor time (its child processes' included) read before and after; a failed
-request stops the bench. The report gives every round, each side's medians, and the overheads
-as the median over rounds of each round's ratio to the ungoverned service (the issue's budget:
-1.15 at p99): p99 latency, and processor time per request, which the noise moves less.
+Both services run side by side, and each round reads the three (ungoverned; governed as
+`reader` and as `bench_restricted`) one after the other, the order turned every other round:
+the speed of a shared machine drifts over tens of seconds, so readings seconds apart compare
+best. A reading is wrk at 4 connections for `--seconds` over the same 10,000 customers (after
+a 3 s warm-up of each at the start), with the service's processor time (its child processes'
+included) read before and after; a failed request stops the bench. The report gives every
+round, each side's medians, and the overheads as the median over rounds of each round's ratio
+to the ungoverned service (the issue's budget: 1.15 at p99): p99 latency, and processor time per
+request, which the noise moves less.
 
 When the patch no longer applies (the code changed under it), write it again: it is the diff
 that takes governance out of `get_customer`, `require` and `create_app`, and nothing else.
@@ -110,12 +113,15 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
-def _read(url: str, pid: int, ids: Path, key: str, seconds: int, tmp: Path) -> dict[str, float]:
-    """wrk's figures, and the service's processor time per request (its child processes'
-    included)."""
+def _script(tmp: Path, ids: Path, key: str) -> Path:
     script = tmp / f"get-{key[:13]}.lua"
     script.write_text(_LUA % {"body": _GET % {"ids": ids, "key": key}})
-    _wrk(url, script, 4, 3)  # warm-up: caches and the page cache
+    return script
+
+
+def _reading(url: str, pid: int, script: Path, seconds: int) -> dict[str, float]:
+    """wrk's figures, and the service's processor time per request (its child processes'
+    included)."""
     before = _cpu_seconds(pid)
     result = _wrk(url, script, 4, seconds)
     used = _cpu_seconds(pid) - before
@@ -123,6 +129,14 @@ def _read(url: str, pid: int, ids: Path, key: str, seconds: int, tmp: Path) -> d
         raise SystemExit(f"{result['errors']} of {result['requests']} reads failed (an error"
                          " status or a socket error): the figures would not be of answers")  # fmt: skip
     return {**result, "cpu_ms_per_request": round(used * 1000 / max(result["requests"], 1), 3)}
+
+
+def _twin(project: Path, into: Path) -> Path:
+    """A copy of the project for the ungoverned service, which cannot share the store: every
+    file but the audit log, the lock and the keys."""
+    shutil.copytree(project, into, ignore=shutil.ignore_patterns(
+        f"{AUDIT_FILE}*", ".c360.lock", ".c360-keys.json"))  # fmt: skip
+    return into
 
 
 def _ungoverned(tmp: Path) -> Path:
@@ -167,8 +181,8 @@ def _with_role(original: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--project", type=Path, default=REPO / "bench/data/company-500000")
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--port", type=int, default=8398)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -183,7 +197,7 @@ def main() -> None:
     con.close()
     config = project / "c360.yaml"
     original = config.read_text(encoding="utf-8")
-    url = f"http://127.0.0.1:{args.port}"
+    url = "http://127.0.0.1"
     rounds: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -193,24 +207,31 @@ def main() -> None:
         config.write_text(_with_role(original), encoding="utf-8")
         kept_log = _set_aside(project, tmp / "audit-log")
         try:
-            for n in range(args.rounds):
-                # The order turns every round: first or last, a side meets the machine alike.
-                readings: dict[str, dict[str, float]] = {}
-                for side in ("without", "governed") if n % 2 == 0 else ("governed", "without"):
-                    if side == "without":
-                        with _server(ungoverned, project, args.port, ["reader"]) as (pid, keys):
-                            readings["without"] = _read(url, pid, id_file, keys["reader"],
-                                                        args.seconds, tmp)  # fmt: skip
-                        continue
-                    roles = ["reader", "bench_restricted"][:: 1 if n % 2 == 0 else -1]
-                    with _server(REPO / "src", project, args.port, roles) as (pid, keys):
-                        for role in roles:
-                            readings[role] = _read(url, pid, id_file, keys[role], args.seconds,
-                                                   tmp)  # fmt: skip
-                rounds.append({"round": n, "without": readings["without"],
-                               "reader": readings["reader"],
-                               "restricted": readings["bench_restricted"]})  # fmt: skip
-                print(json.dumps(rounds[-1]), file=sys.stderr)
+            print("copying the project for the ungoverned service…", file=sys.stderr)
+            twin = _twin(project, tmp / "twin")
+            with (
+                _server(ungoverned, twin, args.port + 1, ["reader"]) as (bare, bare_keys),
+                _server(REPO / "src", project, args.port, ["reader", "bench_restricted"]) as (
+                    governed, keys),
+            ):  # fmt: skip
+                sides = {
+                    "without": (f"{url}:{args.port + 1}", bare,
+                                _script(tmp, id_file, bare_keys["reader"])),
+                    "reader": (f"{url}:{args.port}", governed,
+                               _script(tmp, id_file, keys["reader"])),
+                    "restricted": (f"{url}:{args.port}", governed,
+                                   _script(tmp, id_file, keys["bench_restricted"])),
+                }  # fmt: skip
+                for side_url, _, script in sides.values():
+                    _wrk(side_url, script, 4, 3)  # warm-up: caches and the page cache
+                for n in range(args.rounds):
+                    # Side by side, the order turned every other round: the machine's speed
+                    # drifts over tens of seconds, so readings seconds apart compare best.
+                    order = list(sides) if n % 2 == 0 else list(reversed(sides))
+                    readings = {side: _reading(sides[side][0], sides[side][1], sides[side][2],
+                                               args.seconds) for side in order}  # fmt: skip
+                    rounds.append({"round": n, **readings})
+                    print(json.dumps(rounds[-1]), file=sys.stderr)
         finally:
             config.write_text(original, encoding="utf-8")
             _put_back(project, kept_log)
