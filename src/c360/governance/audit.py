@@ -165,10 +165,10 @@ class AuditLog:
         with self._queue_lock:
             self._queued.append(noted)
 
-    def start(self, *, own_process: bool = True) -> None:
+    def start(self) -> None:
         """Write queued entries in the background until `close`: from a process of their own
-        (`c360.governance.audit_writer`) unless `own_process` is False or it cannot start."""
-        if own_process and self._writer is None:
+        (`c360.governance.audit_writer`), or from a thread of this one if it cannot start."""
+        if self._writer is None:
             from c360.governance.audit_writer import AuditWriter
 
             try:
