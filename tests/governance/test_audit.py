@@ -24,7 +24,7 @@ def test_entries_chain_and_verify(tmp_path: Path) -> None:
     other = AuditLog(tmp_path)  # a second writer (the command line beside the service)
     other.record(AuditEntry("cli:ops", "admin", "run", detail={"run_id": "R-1"}))
     other.close()
-    log.queue(AuditEntry("key:9", "sales", "customer.read", "C9", ("*",)))
+    log.note("key:9", "sales", "customer.read", "C9", ["*"], {})
     log.note("key:8", "sales", "customer.read", "C8", ["email"], {"n": 1})  # a request's way
     log.flush()
     verdict = log.verify()
@@ -92,7 +92,7 @@ def test_audit_cli_lists_and_verifies(tmp_path: Path) -> None:
 def test_a_batch_that_cannot_be_written_stays_queued(tmp_path: Path) -> None:
     log = AuditLog(tmp_path)
     assert log.verify(log.verify().head).ok  # the head of an empty log is a head too
-    log.queue(AuditEntry("key:1", "sales", "customer.read", "C1"))
+    log.note("key:1", "sales", "customer.read", "C1", [], {})
     real = log.append
 
     def locked(entries: object) -> None:
@@ -102,7 +102,7 @@ def test_a_batch_that_cannot_be_written_stays_queued(tmp_path: Path) -> None:
     with contextlib.suppress(sqlite3.OperationalError):
         log.flush()
     log.append = real  # type: ignore[method-assign]
-    log.queue(AuditEntry("key:1", "sales", "customer.read", "C2"))
+    log.note("key:1", "sales", "customer.read", "C2", [], {})
     log.flush()
     assert [e["customer_id"] for e in log.entries()] == ["C1", "C2"]
     log.close()
@@ -119,7 +119,7 @@ def test_the_service_writes_from_a_process_of_its_own_and_on_without_it(tmp_path
     writer._process.kill()  # it dies: the batch at hand is written by the service itself
     writer._process.join()
     log.note("key:1", "sales", "customer.read", "C2", ["email"], {"n": 2})
-    log.queue(AuditEntry("key:2", "admin", "customer.read", "C3"))
+    log.note("key:2", "admin", "customer.read", "C3", [], {})
     log.flush()
     assert log._writer is None
     assert [e["customer_id"] for e in log.entries()] == ["C1", "C2", "C3"]

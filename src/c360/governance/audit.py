@@ -120,7 +120,7 @@ class AuditLog:
         # waits for the disk sync of the batch before it.
         self._queue_lock = threading.Lock()
         self._flushing = threading.Lock()
-        self._queued: list[AuditEntry | Noted] = []
+        self._queued: list[Noted] = []
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                    timeout=30)  # fmt: skip
         self._db.execute("PRAGMA journal_mode = WAL")
@@ -145,11 +145,6 @@ class AuditLog:
         """Append now: on disk when this returns (changes)."""
         self.append([entry])
 
-    def queue(self, entry: AuditEntry) -> None:
-        """Append within `FLUSH_SECONDS` (reads, in the service; `start` must have run)."""
-        with self._queue_lock:
-            self._queued.append(entry)
-
     def note(
         self,
         actor: str,
@@ -159,8 +154,9 @@ class AuditLog:
         fields: Sequence[str],
         detail: dict[str, Any],
     ) -> None:
-        """As `queue` for the entry these make, timed now: the entry itself is made when it is
-        written (a request pays for a tuple, not for a dataclass and a formatted time)."""
+        """Append the entry these make, timed now, within `FLUSH_SECONDS` (reads, in the
+        service; `start` must have run). The entry itself is made when it is written: a request
+        pays for a tuple, not for a dataclass and a formatted time."""
         noted = (time.time(), actor, role, action, customer_id, tuple(fields), detail)
         with self._queue_lock:
             self._queued.append(noted)
@@ -194,7 +190,7 @@ class AuditLog:
                     self._queued[:0] = queued
                 raise
 
-    def _write(self, queued: list[AuditEntry | Noted]) -> None:
+    def _write(self, queued: list[Noted]) -> None:
         if self._writer is not None:
             from c360.governance.audit_writer import WriterGone
 
@@ -206,7 +202,7 @@ class AuditLog:
                             " audit itself from now on", gone)  # fmt: skip
                 self._writer.close()
                 self._writer = None
-        self.append([e if isinstance(e, AuditEntry) else entry_of(*e) for e in queued])
+        self.append([entry_of(*e) for e in queued])
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(FLUSH_SECONDS):

@@ -20,11 +20,10 @@ import sqlite3
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 import orjson
 
-from c360.governance.audit import AuditEntry, AuditLog, Noted, entry_of
+from c360.governance.audit import AuditLog, Noted, entry_of
 
 __all__ = ["AuditWriter", "WriterGone"]
 
@@ -49,10 +48,10 @@ class AuditWriter:
         self._process.start()
         child.close()
 
-    def write(self, entries: Sequence[AuditEntry | Noted]) -> None:
+    def write(self, entries: Sequence[Noted]) -> None:
         """Append `entries`: committed when this returns. `sqlite3.Error` when the log could
         not take them (they may be tried again), `WriterGone` when the process is gone."""
-        batch = orjson.dumps([_wire(e) for e in entries], default=str)
+        batch = orjson.dumps(entries, default=str)  # `Noted` tuples: JSON arrays
         try:
             self._pipe.send_bytes(batch)
             if not self._pipe.poll(_ANSWER_SECONDS):
@@ -75,13 +74,6 @@ class AuditWriter:
             self._process.kill()
             self._process.join()
         self._pipe.close()
-
-
-def _wire(e: AuditEntry | Noted) -> list[Any]:
-    """An entry as the pipe carries it: `Noted`'s order, its time a number or a text."""
-    if isinstance(e, AuditEntry):
-        return [e.at, e.actor, e.role, e.action, e.customer_id, list(e.fields), e.detail]
-    return list(e)
 
 
 def _write_forever(root: Path, pipe: Connection) -> None:
