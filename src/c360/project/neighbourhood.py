@@ -117,7 +117,8 @@ class NeighbourhoodSource(Protocol):
 class Neighbourhood:
     rows: list[Row]  # `match_records` rows, ordered by (source, id)
     customer_of: dict[Key, str]  # the customer of each of those that has one
-    pair_rows: list[tuple[Any, ...]]  # stored pairs between two of those (`PAIRS_SCHEMA`)
+    # Stored pairs between two of those (`PAIRS_SCHEMA`); none when gathered without them.
+    pair_rows: list[tuple[Any, ...]]
     hot: list[pa.Table]  # per blocking rule: its hot key values (the rule's fields as columns)
     store_records: int  # records in the whole store before the write
     max_row: dict[str, int]  # per source written: its highest stored `_row`
@@ -183,10 +184,12 @@ def gather(
     written: Sequence[Key],
     sources: Sequence[str],
     old: list[Row] | None = None,
+    with_pairs: bool = True,
 ) -> Neighbourhood:
     """The neighbourhood of a write to `sources`: `fresh` holds the new versions of the records
     that changed (standardised, with the rules' fields), `written` names those and the deleted
-    ones; `old`, when the caller has looked them up already, their stored versions."""
+    ones; `old`, when the caller has looked them up already, their stored versions. Without
+    pairs (`with_pairs=False`), for a caller that reads only the pairs it needs."""
     if old is None:
         old = source.records(written)
     n_written = len(set(written))
@@ -247,7 +250,7 @@ def gather(
     return Neighbourhood(
         rows=rows,
         customer_of={k: customer_of[k] for k in present if k in customer_of},
-        pair_rows=sorted(source.pairs_within(present), key=lambda p: p[:4]),
+        pair_rows=sorted(source.pairs_within(present), key=lambda p: p[:4]) if with_pairs else [],
         hot=hot,
         store_records=source.record_count(),
         max_row={s: source.max_row(s) for s in sources},

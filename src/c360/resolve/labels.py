@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from c360.config import ComparisonConfig
 from c360.errors import ConfigError
-from c360.resolve.levels import evaluate
+from c360.resolve.levels import comparator
 
 __all__ = ["LabelledPairs", "read_labels"]
 
@@ -87,8 +87,11 @@ def read_labels(
             if (src, rid) not in found:
                 raise ConfigError(f"{path}:{line}: record {rid!r} not found in {sources[src]}")
     values = records(sorted({found[k] for pair in keys for k in pair}))
+    levels_of = [comparator(c) for c in comparisons]
+    levels = [[level_of(values[found[a]], values[found[b]]) for level_of in levels_of]
+              for a, b in keys]  # fmt: skip
     vectors = np.array(
-        [[evaluate(c, values[found[a]], values[found[b]]) for c in comparisons] for a, b in keys],
+        levels,
         dtype=np.int8,
     ).reshape(len(keys), len(comparisons))
     return LabelledPairs(vectors, np.array(answers, dtype=np.bool_))

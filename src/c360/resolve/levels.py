@@ -30,11 +30,14 @@ from c360.config import (
 __all__ = [
     "NULL_LEVEL",
     "SIMILARITY_EPSILON",
+    "comparator",
     "criteria_hold",
     "evaluate",
     "level_label",
+    "level_test",
     "raw_field",
     "roots_field",
+    "rule_test",
 ]
 
 NULL_LEVEL = -1
@@ -69,47 +72,86 @@ def _date(value: str) -> date | None:
         return None
 
 
-def _holds(field: str, level: LevelConfig, left: Record, right: Record) -> bool:
-    a, b = left[field], right[field]
+Predicate = Callable[[Record, Record], bool]
+
+
+def level_test(field: str, level: LevelConfig) -> Predicate:
+    """Whether `level` of `field` holds for a pair whose values of `field` are both set: a
+    function made once per level, so that scoring many pairs pays for no dispatch on the
+    level's kind."""
     match level:
         case ExactLevel():
-            return bool(a == b)
+            return lambda left, right: bool(left[field] == right[field])
         case JaroWinklerLevel(at_least=t, on=str(other)):
-            oa, ob = left.get(other), right.get(other)
-            return oa is not None and ob is not None and _jw(oa, ob) >= t - SIMILARITY_EPSILON
-        case JaroWinklerLevel(at_least=t):
-            return _jw(a, b) >= t - SIMILARITY_EPSILON
-        case SameLevel(fields=fields):
-            return all(left.get(f) is not None and left.get(f) == right.get(f) for f in fields)
-        case EditDistanceLevel(type=kind, at_most=k):
-            return int(_DISTANCES[kind](a, b)) <= k
-        case NicknameLevel():
-            ra = left.get(roots_field(field)) or ()
-            rb = right.get(roots_field(field)) or ()
-            return bool(set(ra) & set(rb))
-        case SwappedLevel(other=other, at_least=t):
-            oa, ob = left.get(other), right.get(other)
-            if oa is None or ob is None:
-                return False
             bound = t - SIMILARITY_EPSILON
-            return _jw(a, ob) >= bound and _jw(oa, b) >= bound
+
+            def other_similar(left: Record, right: Record) -> bool:
+                oa, ob = left.get(other), right.get(other)
+                return oa is not None and ob is not None and _jw(oa, ob) >= bound
+
+            return other_similar
+        case JaroWinklerLevel(at_least=t):
+            bound = t - SIMILARITY_EPSILON
+            return lambda left, right: _jw(left[field], right[field]) >= bound
+        case SameLevel(fields=fields):
+            return lambda left, right: all(
+                left.get(f) is not None and left.get(f) == right.get(f) for f in fields
+            )
+        case EditDistanceLevel(type=kind, at_most=k):
+            distance = _DISTANCES[kind]
+            return lambda left, right: int(distance(left[field], right[field])) <= k
+        case NicknameLevel():
+            roots = roots_field(field)
+            return lambda left, right: bool(
+                set(left.get(roots) or ()) & set(right.get(roots) or ())
+            )
+        case SwappedLevel(other=other, at_least=t):
+            bound = t - SIMILARITY_EPSILON
+
+            def swapped(left: Record, right: Record) -> bool:
+                oa, ob = left.get(other), right.get(other)
+                if oa is None or ob is None:
+                    return False
+                return _jw(left[field], ob) >= bound and _jw(oa, right[field]) >= bound
+
+            return swapped
         case DayMonthSwappedLevel():
-            return bool(a[0:4] == b[0:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7])
+
+            def day_month_swapped(left: Record, right: Record) -> bool:
+                a, b = left[field], right[field]
+                return bool(a[0:4] == b[0:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7])
+
+            return day_month_swapped
         case DateWithinLevel(days=d):
-            da, db = _date(a), _date(b)
-            return da is not None and db is not None and abs((da - db).days) <= d
+
+            def within(left: Record, right: Record) -> bool:
+                da, db = _date(left[field]), _date(right[field])
+                return da is not None and db is not None and abs((da - db).days) <= d
+
+            return within
     raise AssertionError(f"unhandled level {level!r}")
+
+
+def comparator(comparison: ComparisonConfig) -> Callable[[Record, Record], int]:
+    """`evaluate` for one comparison, made once: the level index of a pair."""
+    f = comparison.field
+    tests = tuple(level_test(f, level) for level in comparison.levels)
+    otherwise = len(tests)
+
+    def level_of(left: Record, right: Record) -> int:
+        if left.get(f) is None or right.get(f) is None:
+            return NULL_LEVEL
+        for i, holds in enumerate(tests):
+            if holds(left, right):
+                return i
+        return otherwise
+
+    return level_of
 
 
 def evaluate(comparison: ComparisonConfig, left: Record, right: Record) -> int:
     """The level index of a pair: -1 null, 0..k-1 the first level that holds, k 'else'."""
-    f = comparison.field
-    if left.get(f) is None or right.get(f) is None:
-        return NULL_LEVEL
-    for i, level in enumerate(comparison.levels):
-        if _holds(f, level, left, right):
-            return i
-    return len(comparison.levels)
+    return comparator(comparison)(left, right)
 
 
 def level_label(comparison: ComparisonConfig, index: int) -> str:
@@ -136,18 +178,30 @@ def level_label(comparison: ComparisonConfig, index: int) -> str:
             return level.type
 
 
+def rule_test(criteria: Sequence[Criterion]) -> Predicate:
+    """Whether a deterministic rule's criteria all hold for a pair (nulls never match), as a
+    function made once per rule."""
+    tests: list[Predicate] = []
+    for c in criteria:
+        if c.match in ("exact", "exact_normalized"):
+            column = raw_field(c.field) if c.match == "exact" else c.field
+
+            def equal(left: Record, right: Record, f: str = column) -> bool:
+                a = left.get(f)
+                return a is not None and bool(a == right.get(f))
+
+            tests.append(equal)
+        else:
+            bound = c.threshold - SIMILARITY_EPSILON
+
+            def similar(left: Record, right: Record, f: str = c.field, t: float = bound) -> bool:
+                a, b = left.get(f), right.get(f)
+                return a is not None and b is not None and _jw(a, b) >= t
+
+            tests.append(similar)
+    return lambda left, right: all(holds(left, right) for holds in tests)
+
+
 def criteria_hold(criteria: Sequence[Criterion], left: Record, right: Record) -> bool:
     """Whether a deterministic rule's criteria all hold for a pair (nulls never match)."""
-    for c in criteria:
-        if c.match == "exact":
-            a, b = left.get(raw_field(c.field)), right.get(raw_field(c.field))
-            ok = a is not None and a == b
-        elif c.match == "exact_normalized":
-            a, b = left.get(c.field), right.get(c.field)
-            ok = a is not None and a == b
-        else:
-            a, b = left.get(c.field), right.get(c.field)
-            ok = a is not None and b is not None and _jw(a, b) >= c.threshold - SIMILARITY_EPSILON
-        if not ok:
-            return False
-    return True
+    return rule_test(criteria)(left, right)

@@ -123,15 +123,18 @@ class MatchIndex(IndexUpkeep):
 
     # --- the lookups of a neighbourhood (`NeighbourhoodSource`) -------------------------------
 
-    def _by_key(self, sql: str, keys: Sequence[Key]) -> list[tuple[Any, ...]]:
+    def _by_key(
+        self, sql: str, keys: Sequence[Key], after: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
         """Rows of `sql` (whose `{keys}` is a list of `(?, ?)` rows — joined as `k(column1,
         column2)`, which SQLite answers through the index, where a row-value `IN` scans), run
-        over the keys in chunks."""
+        over the keys in chunks; `after` are the values of the variables that follow."""
         db = self._connect()
         found: list[tuple[Any, ...]] = []
         for part in _chunks(sorted(set(keys))):
             rows = ", ".join("(?, ?)" for _ in part)
-            found += db.execute(sql.format(keys=rows), [x for key in part for x in key]).fetchall()
+            values = [x for key in part for x in key]
+            found += db.execute(sql.format(keys=rows), [*values, *after]).fetchall()
         return found
 
     def record_schema(self) -> pa.Schema:
@@ -205,14 +208,25 @@ class MatchIndex(IndexUpkeep):
         return out
 
     def pairs_within(self, keys: Sequence[Key]) -> list[tuple[Any, ...]]:
+        return self._pairs_within(keys, "")
+
+    def linked_within(self, keys: Sequence[Key], threshold: float) -> list[tuple[Any, ...]]:
+        """The pairs among these records that link them: by a rule, or scored at `threshold` or
+        more without a hard conflict. (A write's resolution closes over these alone, and
+        reads every pair only among the few records it re-clusters.)"""
+        return self._pairs_within(keys, f" WHERE {_LINKED}", [threshold])
+
+    def _pairs_within(
+        self, keys: Sequence[Key], where: str, after: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
         inside = set(keys)
         # A pair between two of them has its left record among them: looked up by it (the
         # table's order), and kept when its right one is too.
         found = self._by_key(
             f"SELECT {', '.join('p.' + c for c in PAIR_COLUMNS)} FROM (VALUES {{keys}}) k JOIN pairs p"
-            " ON p.source_l = k.column1 AND p.record_id_l = k.column2",
-            keys,
-        )
+            f" ON p.source_l = k.column1 AND p.record_id_l = k.column2{where}",
+            keys, after,
+        )  # fmt: skip
         return [(*p[:7], None if p[7] is None else bool(p[7]))
                 for p in found if (p[2], p[3]) in inside]  # fmt: skip
 

@@ -11,7 +11,7 @@ does it:
 2. records are numbered as the run numbers them (source, then row), so that ties break alike;
 3. each changed record is blocked against the neighbourhood by the run's rules, hot keys
    excluded by name, and every candidate pair is compared and scored by the model
-   (`explain_pair`, held to the engine's weights by the tests); hard conflicts are marked;
+   (`PairScorer`, held to the engine's weights by the tests); hard conflicts are marked;
 4. the stored pairs between unchanged records come back, and the steward's decisions are laid
    over them;
 5. the records whose customer may change are closed over the links and clustered
@@ -41,7 +41,7 @@ from c360.project.state import blocking_of
 from c360.project.steps import job_config, plans_from_json
 from c360.resolve.clustering import cluster
 from c360.resolve.configure import auto_conflicts, complete_config
-from c360.resolve.explain import explain_pair
+from c360.resolve.explain import PairScorer
 from c360.resolve.fellegi_sunter import MatchModel
 from c360.serve.live_records import LiveRecords, Record
 from c360.serve.match_index import MatchIndex
@@ -105,11 +105,14 @@ class Resolver:
         self.model = MatchModel.from_json(last.model)
         jc = complete_config(job_config(config), dict(fields))
         assert jc.comparisons is not None
-        self.match_rules = jc.rules
+        self.scorer = PairScorer(self.model, jc.rules)
         self.rule_names = [r.name for r in jc.rules]
         conflicts = jc.conflicts if jc.conflicts is not None else auto_conflicts(self.model, fields)
-        else_level = {c.field: len(c.levels) for c in self.model.comparisons}
-        self.conflicts = [[(f, else_level[f]) for f in c.fields] for c in conflicts]
+        # A hard conflict: each of its fields at its 'else' level (by the fields' place in the
+        # model, as `PairScorer.score` gives the levels).
+        place = {c.field: n for n, c in enumerate(self.model.comparisons)}
+        self.conflicts = [[(place[f], len(self.model.comparisons[place[f]].levels))
+                           for f in c.fields] for c in conflicts]  # fmt: skip
         self.threshold = jc.clustering.threshold
         self.min_mean = jc.clustering.min_mean_probability
         self.cap = jc.blocking.max_block_size
@@ -153,7 +156,8 @@ class Resolver:
         )
         # The stored versions of the changed records, looked up once (above).
         hood = gather(self.index, self.rules, self.cap, self.threshold, fresh_table, changed,
-                      [source], old=[old[k] for k in changed if k in old])  # fmt: skip
+                      [source], old=[old[k] for k in changed if k in old],
+                      with_pairs=False)  # fmt: skip
         return self._resolve(source, hood, fresh, old, changed, gone, written, existed)
 
     def _resolve(
@@ -184,23 +188,19 @@ class Resolver:
         rid = {k: i for i, k in enumerate(order)}
         dirty = sorted(rid[(source, str(r["_id"]))] for r in fresh)
 
-        # 3-4. Pairs: the changed records' candidates compared, the rest as stored.
-        pairs = self._compare(order, records, dirty, hood)
-        candidates = {order[i] for pair in pairs for i in pair}
-        compared = set(dirty)
-        for source_l, id_l, source_r, id_r, _, probability, rule, conflict in hood.pair_rows:
-            a, b = rid.get((source_l, id_l)), rid.get((source_r, id_r))
-            if a is None or b is None or a in compared or b in compared:
-                continue
-            n = self.rule_names.index(rule) if rule in self.rule_names else None
-            pairs[(min(a, b), max(a, b))] = _Pair(n, float(probability), bool(conflict))
-        self._decide(pairs, rid)
+        # 3-4. Pairs: the changed records' candidates compared, the rest as stored (first
+        # the links alone, which tell the records whose customer may change; then every
+        # stored pair among those).
+        compared = self._compare(order, records, dirty, hood)
+        candidates = {order[i] for pair in compared for i in pair}
+        pairs = self._stored(compared, self.index.linked_within(order, self.threshold), rid, dirty)
 
         # 5. The records whose customer may change, clustered; their IDs.
         before = hood.customer_of
         affected = self._affected(order, before, dirty, gone, pairs)
-        labels = self._cluster(affected, pairs)
         keys = [order[i] for i in affected.tolist()]
+        pairs = self._stored(compared, self.index.pairs_within(keys), rid, dirty)
+        labels = self._cluster(affected, pairs)
         previous = {k: before[k] for k in [*keys, *gone] if k in before}
         issued = self.index.issued(sorted(set(previous.values())))
         assignment = assign_customer_ids(dict(zip(keys, labels.tolist(), strict=True)),
@@ -252,11 +252,30 @@ class Resolver:
         for a, b in sorted(candidates):
             left, right = records[order[a]], records[order[b]]
             # The engine takes an exact agreement's term frequency from the left record.
-            why = explain_pair(self.model, self.match_rules, left, right, partial(_tf, left))
-            level = {x.field: x.level for x in why.fields}
-            conflict = any(all(level[f] == n for f, n in c) for c in self.conflicts)
-            matched = self.rule_names.index(why.rule) if why.rule is not None else None
-            pairs[(a, b)] = _Pair(matched, why.match_probability, conflict)
+            name, levels, probability = self.scorer.score(left, right, partial(_tf, left))
+            conflict = any(all(levels[f] == n for f, n in c) for c in self.conflicts)
+            matched = self.rule_names.index(name) if name is not None else None
+            pairs[(a, b)] = _Pair(matched, probability, conflict)
+        return pairs
+
+    def _stored(
+        self,
+        compared: Mapping[tuple[int, int], _Pair],
+        rows: Sequence[tuple[Any, ...]],
+        rid: Mapping[Key, int],
+        dirty: Sequence[int],
+    ) -> dict[tuple[int, int], _Pair]:
+        """The pairs compared now, with the stored `rows` between records not compared again,
+        the steward's decisions laid over them."""
+        pairs = dict(compared)
+        skip = set(dirty)
+        for source_l, id_l, source_r, id_r, _, probability, rule, conflict in rows:
+            a, b = rid.get((source_l, id_l)), rid.get((source_r, id_r))
+            if a is None or b is None or a in skip or b in skip:
+                continue
+            n = self.rule_names.index(rule) if rule in self.rule_names else None
+            pairs[(min(a, b), max(a, b))] = _Pair(n, float(probability), bool(conflict))
+        self._decide(pairs, rid)
         return pairs
 
     def _decide(self, pairs: dict[tuple[int, int], _Pair], rid: Mapping[Key, int]) -> None:
