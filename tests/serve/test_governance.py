@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -222,3 +223,32 @@ def test_subject_export_over_the_api_is_for_admins(governed: Served) -> None:
     doc = s.client.get(f"/customers/{john}/export", headers=s.headers("admin")).json()
     assert doc["customer_id"] == john and len(doc["records"]) == 2
     assert any(e["action"] == "customer.read" for e in doc["audit"])
+
+
+def test_a_guarded_view_is_kept_until_its_view_changes(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "acme")
+    path = root / "c360.yaml"
+    path.write_text(path.read_text() + yaml.safe_dump({"governance": POLICY}))
+    run_project(root, SilentReporter())
+    for s in serve_project(root):
+        john = _john(s)
+        first = s.client.get(f"/customers/{john}", headers=s.headers("marketing"))
+        again = s.client.get(f"/customers/{john}", headers=s.headers("marketing"))
+        assert first.status_code == again.status_code == 200
+        assert again.content == first.content and "j***@example.org" in first.text
+        metrics = s.client.get("/metrics", headers=s.headers("admin")).text
+        assert 'c360_guarded_views_total{result="new"} 1.0' in metrics
+        assert 'c360_guarded_views_total{result="kept"} 1.0' in metrics
+        # A write renders the view again: the next read guards the new one.
+        put = s.client.put("/sources/crm/records/c1", headers=s.headers("writer"), json={
+            "fields": {"first_name": "John", "last_name": "Smith",
+                       "email": "john.smith@new.example", "phone": "(415) 555-2671",
+                       "street": "12 Main St", "modified": "2026-01-01"}})  # fmt: skip
+        assert put.status_code == 200, put.text
+        changed = s.client.get(f"/customers/{john}", headers=s.headers("marketing"))
+        assert "j***@new.example" in changed.text and "john.smith@new" not in changed.text
+        assert len(s.app.state.service.guarded_views) == 1  # the old one replaced
+        # Nothing of an erased person stays kept.
+        erased = s.client.delete(f"/customers/{john}", headers=s.headers("admin"))
+        assert erased.status_code == 200, erased.text
+        assert len(s.app.state.service.guarded_views) == 0

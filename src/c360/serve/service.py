@@ -32,6 +32,7 @@ from c360.project.erasure import Erasure, drop_derived, erase_subject
 from c360.project.lock import project_lock
 from c360.project.run import PROJECT_FILE
 from c360.serve.gate import Gate
+from c360.serve.guarded_views import GuardedViews
 from c360.serve.keys import KeyRing, Principal
 from c360.serve.match_index import MatchIndex, match_index_of
 from c360.serve.read_model import ReadModel
@@ -96,6 +97,11 @@ class Metrics:
             "c360_write_answers_revised", "Written records published under another customer"
             " than their answer said.", registry=r,
         )  # fmt: skip
+        self.guarded = Counter(
+            "c360_guarded_views", "Reads of a 360 view that the role's policy changes, by"
+            " whether the guarded view was kept from an earlier read (kept) or worked out (new).",
+            ["result"], registry=r,
+        )  # fmt: skip
 
 
 class Service:
@@ -117,6 +123,7 @@ class Service:
         self.keys = KeyRing(self.root)
         self.policy = Policy.from_config(self.config.governance)
         self._guards: dict[str, Guard] = {}
+        self.guarded_views = GuardedViews()
         self.metrics = Metrics()
         self.write_lock = threading.Lock()
         self.changed = threading.Condition()
@@ -222,6 +229,7 @@ class Service:
             self.writer.forget_suppressed()
             self.writer.suppressed()  # read now, not by the next write
             self.refresh_refusing()
+            self.guarded_views.clear()
         self.notify_change()
         return erasure
 

@@ -1,0 +1,68 @@
+"""Guarded 360 views kept for the next read: a restricting role's view is worked out once.
+
+A role whose policy masks or hides something in a view cannot be sent the rendered view as it is
+(`Guard.untouched`): the view is parsed, guarded and written out again, about 100 µs for a
+view of 4 KB, a sixth of what the whole read costs otherwise. The result depends on nothing but
+the rendered view, the role (whose policy does not change while serving) and whether the
+customer refuses processing. So it is kept, by role and customer, with a hash of the rendered
+view it came from: a read finds it again only while the read model answers the same view; once
+a write renders the view again, the next read guards the new one.
+
+The cache is bounded (`MAX_BYTES`, oldest entries out first) and lives in the service's memory
+only; erasing a person empties it, so that nothing of theirs outlives the erasure there either.
+It is read and written on the event loop alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+__all__ = ["MAX_BYTES", "GuardedViews"]
+
+MAX_BYTES = 64 * 1024 * 1024
+
+# (role, customer, refuses processing) → (hash of the rendered view, guarded view, its fields)
+_Key = tuple[str, str, bool]
+_Entry = tuple[int, bytes, list[str]]
+
+
+class GuardedViews:
+    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: dict[_Key, _Entry] = {}
+        self._bytes = 0
+
+    def get(
+        self,
+        role: str,
+        customer_id: str,
+        refusing: bool,
+        rendered: bytes,
+        guard: Callable[[], tuple[bytes, list[str]]],
+    ) -> tuple[bytes, list[str], bool]:
+        """The guarded view of `rendered` for this role, the fields it answers with, and
+        whether it was kept: as kept, if it was guarded from the same rendered view (by its
+        hash: two versions of one customer's view that collided would cost that customer a
+        stale view, nothing of anyone else), else `guard()`, kept."""
+        key = (role, customer_id, refusing)
+        seen = hash(rendered)
+        kept = self._entries.get(key)
+        if kept is not None and kept[0] == seen:
+            return kept[1], kept[2], True
+        body, fields = guard()
+        if kept is not None:
+            self._bytes -= len(kept[1])
+            del self._entries[key]
+        self._entries[key] = (seen, body, fields)
+        self._bytes += len(body)
+        while self._bytes > self.max_bytes and self._entries:
+            oldest = next(iter(self._entries))
+            self._bytes -= len(self._entries.pop(oldest)[1])
+        return body, fields, False
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
