@@ -55,6 +55,13 @@ REPO = Path(__file__).resolve().parents[1]
 _GET = """
 local ids = {}
 for line in io.lines("%(ids)s") do ids[#ids + 1] = line end
+-- Each thread of each run draws its own sequence: Lua's generator starts from one fixed seed,
+-- so that every wrk thread, and every run, would read the same customers in the same order.
+init = function(args)
+  local bytes = io.open("/dev/urandom", "rb"):read(4)
+  math.randomseed(((bytes:byte(1) * 256 + bytes:byte(2)) * 256 + bytes:byte(3)) * 256
+    + bytes:byte(4))
+end
 request = function()
   local id = ids[math.random(#ids)]
   return wrk.format("GET", "/customers/" .. id, {["X-API-Key"] = "%(key)s"})

@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 from c360.engines.base import BlockingRule
@@ -155,7 +156,7 @@ class MatchIndex(IndexUpkeep):
             if pa.types.is_list(f.type):  # kept as JSON text
                 for r in rows:
                     if r[f.name] is not None:
-                        r[f.name] = json.loads(r[f.name])
+                        r[f.name] = orjson.loads(r[f.name])
         return rows
 
     def key_holders(self, rule: int, keys: Sequence[str], limit: int) -> dict[str, list[Key]]:

@@ -236,18 +236,26 @@ class Resolver:
         """Block the dirty records against the neighbourhood and score the candidates."""
         candidates: set[tuple[int, int]] = set()
         for k, rule in enumerate(self.rules):
-            hot = set(zip(*(hood.hot[k].column(f).to_pylist() for f in rule.fields), strict=True))
-            holders: dict[tuple[Any, ...], list[int]] = {}
-            for i, key in enumerate(order):
-                values = tuple(records[key].get(f) for f in rule.fields)
-                if None not in values and values not in hot:
-                    holders.setdefault(values, []).append(i)
+            fields = rule.fields
+            hot = set(zip(*(hood.hot[k].column(f).to_pylist() for f in fields), strict=True))
+            # The blocks of the dirty records' keys (a key with a null, or hot, selects none),
+            # then who holds each.
+            blocks: dict[tuple[Any, ...], list[int]] = {}
             for i in dirty:
-                values = tuple(records[order[i]].get(f) for f in rule.fields)
-                block = holders.get(values, [])
-                if len(block) > self.cap:
+                values = tuple(map(records[order[i]].get, fields))
+                if None not in values and values not in hot:
+                    blocks[values] = []
+            if not blocks:
+                continue
+            for i, key in enumerate(order):
+                block = blocks.get(tuple(map(records[key].get, fields)))
+                if block is not None:
+                    block.append(i)
+            for i in dirty:
+                found = blocks.get(tuple(map(records[order[i]].get, fields)))
+                if found is None or len(found) > self.cap:
                     continue
-                candidates.update((min(i, j), max(i, j)) for j in block if j != i)
+                candidates.update((min(i, j), max(i, j)) for j in found if j != i)
         pairs = {}
         for a, b in sorted(candidates):
             left, right = records[order[a]], records[order[b]]
