@@ -23,10 +23,10 @@ def test_a_guarded_view_is_kept_for_the_same_rendered_view_only() -> None:
 
     assert views.get("sales", "C-1", False, b'{"v": 1}', guard(b"one")) == (
         b"one",
-        ["email"],
+        ("email",),
         False,
     )
-    assert views.get("sales", "C-1", False, b'{"v": 1}', guard(b"x"))[:2] == (b"one", ["email"])
+    assert views.get("sales", "C-1", False, b'{"v": 1}', guard(b"x"))[:2] == (b"one", ("email",))
     assert views.get("sales", "C-1", False, b'{"v": 1}', guard(b"x"))[2] is True
     # Another rendered view, another role, or a change of consent: worked out again.
     assert views.get("sales", "C-1", False, b'{"v": 2}', guard(b"two"))[0] == b"two"
@@ -38,11 +38,13 @@ def test_a_guarded_view_is_kept_for_the_same_rendered_view_only() -> None:
     assert len(views) == 0
 
 
-def test_the_oldest_views_go_first_beyond_the_bound() -> None:
+def test_the_least_recently_read_go_first_beyond_the_bound() -> None:
     views = GuardedViews(max_bytes=25)
     for n in range(5):
         views.get("sales", f"C-{n}", False, b"rendered", lambda: (b"0123456789", []))
     assert len(views) == 2  # 20 bytes kept, the three oldest gone
-    kept = views.get("sales", "C-4", False, b"rendered", lambda: (b"other", []))
-    assert kept == (b"0123456789", [], True)
-    assert views.get("sales", "C-0", False, b"rendered", lambda: (b"again", []))[2] is False
+    kept = views.get("sales", "C-3", False, b"rendered", lambda: (b"other", []))
+    assert kept == (b"0123456789", (), True)  # C-3 read again: C-4 is now the older
+    views.get("sales", "C-5", False, b"rendered", lambda: (b"0123456789", []))
+    assert views.get("sales", "C-3", False, b"rendered", lambda: (b"x", []))[2] is True
+    assert views.get("sales", "C-4", False, b"rendered", lambda: (b"x", []))[2] is False

@@ -8,28 +8,30 @@ customer refuses processing. So it is kept, by role and customer, with a hash of
 view it came from: a read finds it again only while the read model answers the same view; once
 a write renders the view again, the next read guards the new one.
 
-The cache is bounded (`MAX_BYTES`, oldest entries out first) and lives in the service's memory
-only; erasing a person empties it, so that nothing of theirs outlives the erasure there either.
+The cache is bounded (`MAX_BYTES`, the least recently read out first) and lives in the service's
+memory only; erasing a person empties it, so that nothing of theirs outlives the erasure there either.
 It is read and written on the event loop alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
 __all__ = ["MAX_BYTES", "GuardedViews"]
 
 MAX_BYTES = 64 * 1024 * 1024
 
-# (role, customer, refuses processing) → (hash of the rendered view, guarded view, its fields)
+# (role, customer, refuses processing) → (hash of the rendered view, guarded view, its fields):
+# tuples of strings, which the garbage collector stops tracking.
 _Key = tuple[str, str, bool]
-_Entry = tuple[int, bytes, list[str]]
+_Entry = tuple[int, bytes, tuple[str, ...]]
 
 
 class GuardedViews:
     def __init__(self, max_bytes: int = MAX_BYTES) -> None:
         self.max_bytes = max_bytes
-        self._entries: dict[_Key, _Entry] = {}
+        self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
         self._bytes = 0
 
     def get(
@@ -38,8 +40,8 @@ class GuardedViews:
         customer_id: str,
         refusing: bool,
         rendered: bytes,
-        guard: Callable[[], tuple[bytes, list[str]]],
-    ) -> tuple[bytes, list[str], bool]:
+        guard: Callable[[], tuple[bytes, Sequence[str]]],
+    ) -> tuple[bytes, tuple[str, ...], bool]:
         """The guarded view of `rendered` for this role, the fields it answers with, and
         whether it was kept: as kept, if it was guarded from the same rendered view (by its
         hash: two versions of one customer's view that collided would cost that customer a
@@ -48,17 +50,18 @@ class GuardedViews:
         seen = hash(rendered)
         kept = self._entries.get(key)
         if kept is not None and kept[0] == seen:
+            self._entries.move_to_end(key)
             return kept[1], kept[2], True
         body, fields = guard()
         if kept is not None:
             self._bytes -= len(kept[1])
             del self._entries[key]
-        self._entries[key] = (seen, body, fields)
+        shown = tuple(fields)
+        self._entries[key] = (seen, body, shown)
         self._bytes += len(body)
         while self._bytes > self.max_bytes and self._entries:
-            oldest = next(iter(self._entries))
-            self._bytes -= len(self._entries.pop(oldest)[1])
-        return body, fields, False
+            self._bytes -= len(self._entries.popitem(last=False)[1][1])
+        return body, shown, False
 
     def clear(self) -> None:
         self._entries.clear()

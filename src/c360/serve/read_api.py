@@ -93,10 +93,10 @@ async def get_customer(customer_id: str, request: Request, who: Reader) -> Any:
         view, fields = _guarded(service, guard, orjson.loads(ready))
         return orjson.dumps(view), fields
 
-    body, fields, kept = service.guarded_views.get(guard.role.name, customer_id, refusing,
-                                                   ready, guarded)  # fmt: skip
+    body, shown, kept = service.guarded_views.get(guard.role.name, customer_id, refusing,
+                                                  ready, guarded)  # fmt: skip
     service.metrics.guarded.labels(result="kept" if kept else "new").inc()
-    service.audited(request, "customer.read", customer_id, fields)
+    service.audited(request, "customer.read", customer_id, shown)
     return Response(body, media_type="application/json")
 
 
