@@ -31,7 +31,6 @@ __all__ = [
     "NULL_LEVEL",
     "SIMILARITY_EPSILON",
     "comparator",
-    "criteria_hold",
     "evaluate",
     "level_label",
     "level_test",
@@ -200,8 +199,3 @@ def rule_test(criteria: Sequence[Criterion]) -> Predicate:
 
             tests.append(similar)
     return lambda left, right: all(holds(left, right) for holds in tests)
-
-
-def criteria_hold(criteria: Sequence[Criterion], left: Record, right: Record) -> bool:
-    """Whether a deterministic rule's criteria all hold for a pair (nulls never match)."""
-    return rule_test(criteria)(left, right)

@@ -12,10 +12,13 @@ does it:
 3. each changed record is blocked against the neighbourhood by the run's rules, hot keys
    excluded by name, and every candidate pair is compared and scored by the model
    (`PairScorer`, held to the engine's weights by the tests); hard conflicts are marked;
-4. the stored pairs between unchanged records come back, and the steward's decisions are laid
+4. the stored links between unchanged records come back, and the steward's decisions are laid
    over them;
-5. the records whose customer may change are closed over the links and clustered
-   (`resolve.clustering.cluster`), and given IDs (`assign_customer_ids`), new ones drawn here.
+5. the records whose customer may change are closed over the links, every stored pair among
+   them is read, and they are clustered (`resolve.clustering.cluster`) and given IDs
+   (`assign_customer_ids`), new ones drawn here. (Most stored pairs of a neighbourhood are not
+   links: a big one has a thousand, of which fifty link, and its few re-clustered records a
+   handful.)
 
 The result is what the run will publish: the writer promises the new IDs to the run
 (`RunContext.reserved`) and checks, once it has published, that the customers agree.
