@@ -4,6 +4,7 @@ model — and records fed one by one end in the customers a batch run gives."""
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -104,11 +105,17 @@ def test_concurrent_writes_about_one_person_make_one_customer(tmp_path: Path) ->
     run_project(root, SilentReporter())
     for s in serve_project(root):
         answers: list[int] = []
+        steps: list[dict[str, float]] = []
 
-        def write(i: int, s: Served = s, answers: list[int] = answers) -> None:
+        def write(
+            i: int, s: Served = s, answers: list[int] = answers,
+            steps: list[dict[str, float]] = steps,
+        ) -> None:  # fmt: skip
             r = _put(s, "shop", f"z{i}", {"name": "Zoe Park", "email": "zoe.park@mail.example",
                                           "birth_date": "1991-02-03"})  # fmt: skip
             answers.append(r.status_code)
+            steps.append({step: float(ms) for step, ms in (
+                part.strip().split(";dur=") for part in r.headers["server-timing"].split(","))})  # fmt: skip
 
         threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
         for t in threads:
@@ -116,6 +123,14 @@ def test_concurrent_writes_about_one_person_make_one_customer(tmp_path: Path) ->
         for t in threads:
             t.join()
         assert answers == [200] * 6
+        # A write that waited for the publish of one it overlaps says how long (`overlap`), as
+        # one published before its answer says how long that took (`publish`).
+        metrics = s.client.get("/metrics", headers=s.headers()).text
+        waited = re.search(r'c360_write_waits_total\{reason="overlap"\} (\S+)', metrics)
+        overlapped = [t for t in steps if "overlap" in t]
+        assert bool(overlapped) == (waited is not None and float(waited.group(1)) > 0)
+        assert all(t["overlap"] > 0 and t["app"] >= t["overlap"] for t in overlapped)
+        assert all("resolve" in t or "publish" in t for t in steps)
         customers = {_customer(s, "shop", f"z{i}") for i in range(6)}
         assert len(customers) == 1  # never two customers for one person
         view = s.client.get(f"/customers/{customers.pop()}", headers=s.headers()).json()

@@ -217,15 +217,18 @@ class Writer(PublishMethods):
                     result = self._journal(source, write, keys, resolution)
                     return replace(result, timings=timings | result.timings)
             # It touches a write not yet published: resolved again once that is (the other
-            # writes go on meanwhile).
+            # writes go on meanwhile). The answer says how long it waited (`overlap`).
             self.service.metrics.waits.labels(reason="overlap").inc()
+            waited = time.perf_counter()
             self.pending.wait_clear(resolution)
+            timings["overlap"] = timings.get("overlap", 0.0) + time.perf_counter() - waited
         # Published before it is answered: after every write answered before it.
+        started = time.perf_counter()
         self.drain()
         with self.service.write_lock:
             result = self._write(source, write, keys)
         self.service.metrics.answers.labels(path="published").inc()
-        return result
+        return replace(result, timings=timings | {"publish": time.perf_counter() - started})
 
     def _journal(
         self, source: PeopleSource, write: SourceWrite, keys: list[str], resolution: Resolution
