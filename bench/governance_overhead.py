@@ -30,7 +30,7 @@ are put back afterwards. Each service gets its own keys file, put back too.
 Both services run side by side, and each round reads the three (ungoverned; governed as
 `reader` and as `bench_restricted`) one after the other, the order turned every other round:
 the speed of a shared machine drifts over tens of seconds, so readings seconds apart compare
-best. A reading is wrk at 4 connections for `--seconds` over the same 10,000 customers (after
+best. A reading is wrk at 4 connections for `--seconds` over the same customers (after
 a 3 s warm-up of each at the start), with the service's processor time (its child processes'
 included) read before and after; a failed request stops the bench. The report gives every
 round, each side's medians, and the overheads as the median over rounds of each round's ratio

@@ -46,7 +46,6 @@ class PairScorer:
     for real-time resolution, which scores dozens of pairs per write."""
 
     def __init__(self, model: MatchModel, rules: Sequence[MatchRule]) -> None:
-        self.model = model
         self._rules = [(r.name, rule_test(r.all)) for r in rules]
         self._fields = [
             (p, comparator(p.comparison), tuple(p.weight(n) for n in range(len(p.m))))
