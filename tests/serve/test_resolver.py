@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -126,14 +127,19 @@ def test_answered_writes_survive_a_stop_before_their_publish(company: Path, tmp_
     service = Service(root)
     try:
         writer = service.writer
+        answered = threading.Event()
 
         def fails(*_: object) -> None:
+            # Both writes are answered before the publish fails: a write taken after the
+            # failure is refused (below), so the order must not be left to the scheduler.
+            answered.wait(30)
             raise OSError("the machine went away")
 
         writer._publish = fails  # type: ignore[method-assign]
         first = writer.upsert(source, {"kept-1": {**row, **_no_id(root, source)}})
         fresh = writer.upsert(source, {"kept-2": {"first_name": "Quentin", "last_name": "Zyx",
                                                   "email": "q.zyx@nowhere.example"}})  # fmt: skip
+        answered.set()
         assert writer.drain(timeout=30)
         with pytest.raises(WritesPaused):  # publishing failed: taking more could reorder them
             writer.upsert(source, {"kept-3": {"first_name": "Ann"}})
