@@ -27,7 +27,7 @@ The result is what the run will publish: the writer promises the new IDs to the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -243,19 +243,18 @@ class Resolver:
             hot = set(zip(*(hood.hot[k].column(f).to_pylist() for f in fields), strict=True))
             # The blocks of the dirty records' keys (a key with a null, or hot, selects none),
             # then who holds each.
-            blocks: dict[tuple[Any, ...], list[int]] = {}
-            for i in dirty:
-                values = tuple(map(records[order[i]].get, fields))
-                if None not in values and values not in hot:
-                    blocks[values] = []
+            keys = {i: tuple(map(records[order[i]].get, fields)) for i in dirty}
+            blocks: dict[tuple[Any, ...], list[int]] = {
+                v: [] for v in keys.values() if None not in v and v not in hot
+            }
             if not blocks:
                 continue
             for i, key in enumerate(order):
                 block = blocks.get(tuple(map(records[key].get, fields)))
                 if block is not None:
                     block.append(i)
-            for i in dirty:
-                found = blocks.get(tuple(map(records[order[i]].get, fields)))
+            for i, v in keys.items():
+                found = blocks.get(v)
                 if found is None or len(found) > self.cap:
                     continue
                 candidates.update((min(i, j), max(i, j)) for j in found if j != i)
@@ -277,8 +276,8 @@ class Resolver:
         dirty: Sequence[int],
     ) -> dict[tuple[int, int], _Pair]:
         """The pairs compared now, with the stored `rows` between records not compared again,
-        the steward's decisions laid over them."""
-        pairs = dict(compared)
+        the steward's decisions laid over them (on copies: `compared` serves both steps)."""
+        pairs = {pair: replace(p) for pair, p in compared.items()}
         skip = set(dirty)
         for source_l, id_l, source_r, id_r, _, probability, rule, conflict in rows:
             a, b = rid.get((source_l, id_l)), rid.get((source_r, id_r))
