@@ -228,7 +228,8 @@ def main() -> None:
                        # which writes of the sequence were slowest (from 0), how slow, and
                        # where the service says their time went
                        "slowest": [(n, round(t * 1000, 1), steps[n]) for n, t in
-                                   sorted(enumerate(timed), key=lambda x: -x[1])[:5]]},
+                                   sorted(enumerate(timed), key=lambda x: -x[1])[:5]],
+                       "steps": _steps(steps, timed)},
         "second_of_a_pair": {"writes": len(second), "p50_ms": pct(0.5, second),
                              "p99_ms": pct(0.99, second)},
         "sustained": sustained, "all_published_after_s": caught_up,
@@ -243,6 +244,32 @@ def main() -> None:
     out = REPO / "bench" / "out" / "serve-load.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
+
+
+def _steps(headers: list[str], timed: list[float]) -> dict[str, dict[str, float]]:
+    """p50 and p99 of each step the writes' `Server-Timing` names (a write without a step
+    counts 0 for it), and of what no step covers: the client's time outside the app (`app` is
+    the app's whole time), and the app's time outside the named write steps (`in_app_else`)."""
+    named: list[dict[str, float]] = []
+    for header, took in zip(headers, timed, strict=True):
+        steps = {}
+        for part in filter(None, (p.strip() for p in header.split(","))):
+            name, _, dur = part.partition(";dur=")
+            steps[name] = float(dur or 0)
+        app = steps.get("app", 0.0)
+        steps["outside_app"] = took * 1000 - app
+        inside = sum(v for k, v in steps.items()
+                     if k in ("queue", "resolve", "journal", "overlap", "publish"))  # fmt: skip
+        steps["in_app_else"] = app - inside
+        named.append(steps)
+    names = sorted({k for s in named for k in s})
+
+    def at(q: float, values: list[float]) -> float:
+        values = sorted(values)
+        return round(values[min(len(values) - 1, int(q * len(values)))], 2)
+
+    return {n: {"p50": at(0.5, v), "p99": at(0.99, v)}
+            for n in names for v in [[s.get(n, 0.0) for s in named]]}  # fmt: skip
 
 
 def _writes(

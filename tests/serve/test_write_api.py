@@ -17,6 +17,7 @@ from c360.progress import SilentReporter
 from c360.project.config import load_project
 from c360.project.run import run_project
 from c360.serve.journal import waiting_writes
+from c360.serve.resident import ResidentFile
 from tests.serve.conftest import Served, serve_project
 
 EMILY_AGAIN = {"first_name": "Emily", "last_name": "Davis", "email": "e.davis@other.example",
@@ -82,6 +83,25 @@ def test_upsert_links_creates_merges_and_deletes(tmp_path: Path) -> None:
         retired = s.client.delete("/sources/shop/records/s10", headers=s.headers("writer")).json()
         assert retired["outcome"] == "retired" and retired["records"][0]["customer_id"] is None
         assert s.client.get(f"/customers/{aisha}", headers=s.headers()).status_code == 410
+
+
+def test_the_resolving_process_keeps_the_match_index_in_memory(
+    served: Served, tmp_path: Path
+) -> None:
+    """Its pages locked, so that no write waits for the disk (`c360.serve.resident`)."""
+    probe = ResidentFile(tmp_path.joinpath("probe").with_suffix(".bin"))
+    probe.path.write_bytes(b"x" * 8192)
+    probe.extend()
+    probe.close()
+    assert _put(served, "shop", "s31", {"name": "Zoe Park"}).status_code == 200
+    metrics = served.client.get("/metrics", headers=served.headers()).text
+    found = re.search(r"^c360_match_index_locked_bytes (\S+)$", metrics, re.M)
+    assert found is not None
+    index = served.app.state.service.match_index.path
+    if probe.reason is None:
+        assert 0 < float(found.group(1)) <= index.stat().st_size
+    else:  # this machine does not let a process lock memory: read as before
+        assert float(found.group(1)) == 0
 
 
 def test_write_mistakes_are_4xx(served: Served) -> None:

@@ -39,6 +39,7 @@ from c360.project.config import ProjectConfig
 from c360.project.neighbourhood import Widen
 from c360.resolve.levels import raw_field
 from c360.serve.match_index import MatchIndex
+from c360.serve.resident import ResidentFile
 from c360.serve.resolver import Resolution, Resolver
 from c360.store import RunRecord
 from c360.store.base import Decision
@@ -86,13 +87,16 @@ class ResolverProcess:
         context.set_forkserver_preload([__name__])
         self._pipe, child = context.Pipe()
         self.took = (0.0, 0.0)  # the last resolution's, in the child: wall, processor seconds
+        # How much of the match index the child keeps in memory, and if not all, why
+        # (`c360.serve.resident`).
+        self.locked: tuple[int, str | None] = (0, None)
         self._process = context.Process(target=_serve, args=(child,), name="c360-resolver",
                                         daemon=True)  # fmt: skip
         self._process.start()
         child.close()
         try:
             self._pipe.send(inputs)
-            self._receive(_START_SECONDS)  # ready
+            self.locked = self._receive(_START_SECONDS)  # ready
         except BaseException:
             self.close()
             raise
@@ -168,9 +172,13 @@ def _serve(pipe: Connection) -> None:
     except BaseException:
         pipe.send(("error", traceback.format_exc()))
         return
+    # The index's pages stay in memory while the child lives, and what publishes add to the
+    # file joins them when the child is idle.
+    resident = ResidentFile(resolver.index.path)
+    resident.extend()
     warm_up(resolver)
     gc.freeze()  # the resolver lives as long as the process: the collector skips it
-    pipe.send(("ready", None))
+    pipe.send(("ready", (resident.locked, resident.reason)))
     # Idle, the child keeps the code and the index pages a write needs warm, one source's
     # record a second: after a quiet spell the first write took 20-55 ms in the child (3-5 ms
     # is usual), its caches taken over by the rest of the machine. One source at a time, a
@@ -179,6 +187,7 @@ def _serve(pipe: Connection) -> None:
     while True:
         try:
             if not pipe.poll(_IDLE_SECONDS):
+                resident.extend()
                 source = next(idle)
                 if source is not None:
                     warm_up(resolver, per_source=1, sources=[source])
@@ -199,4 +208,5 @@ def _serve(pipe: Connection) -> None:
             pipe.send(("widen", widen.reason))
         except Exception:
             pipe.send(("error", traceback.format_exc()))
+    resident.close()
     resolver.index.close()

@@ -61,6 +61,11 @@ class Metrics:
             registry=r,
         )  # fmt: skip
         self.customers = Gauge("c360_customers", "Current customers.", registry=r)
+        self.index_locked = Gauge(
+            "c360_match_index_locked_bytes", "Bytes of the match index the resolving process"
+            " keeps locked in memory (0: read through the page cache; the log says why).",
+            registry=r,
+        )  # fmt: skip
         self.last_change = Gauge("c360_last_change_seq", "Newest change-feed entry.", registry=r)
         self.writes = Counter(
             "c360_writes", "Runs that published writes, by scope: over the writes'"

@@ -290,6 +290,11 @@ class Writer(PublishMethods):
                 log.warning("no real-time resolution (writes are published before they are"
                             " answered): %s", e)  # fmt: skip
                 return None
+            locked, why = self._resolver.locked
+            self.service.metrics.index_locked.set(locked)
+            if why is not None:
+                log.info("the match index is read through the page cache, not kept in memory:"
+                         " %s", why)  # fmt: skip
         index: MatchIndex | None = self.service.match_index
         return self._resolver if index is not None and index.usable else None
 
