@@ -51,10 +51,23 @@ _FORMAT = 4  # bump when the tables or the key encoding change
 _LINKED = "(p.rule IS NOT NULL OR (p.match_probability >= ? AND p.conflict IS NOT 1))"
 _MMAP_BYTES = 1 << 34
 _MAX_VARIABLES = 400  # keys per IN list (two variables each, twice at most)
+_NO_KEY = (None, None)  # pads a list of keys: joins no row
 
 
-def _chunks(items: Sequence[Any], n: int = _MAX_VARIABLES) -> list[Sequence[Any]]:
-    return [items[i : i + n] for i in range(0, len(items), n)]
+def _chunks(items: Sequence[Any], pad: Any = None, n: int = _MAX_VARIABLES) -> list[list[Any]]:
+    """`items` in lists of at most `n`, each padded with `pad` (a value no row holds: NULL) to
+    a power of two or `n`. The statements made of them then come in a few lengths only, and
+    the connection prepares each once and keeps it, where preparing a statement anew for
+    every lookup took 60-120 µs — a tenth of a write's resolution."""
+    out = []
+    for i in range(0, len(items), n):
+        part = list(items[i : i + n])
+        size = 1
+        while size < len(part):
+            size *= 2
+        part += [pad] * (min(size, n) - len(part))
+        out.append(part)
+    return out
 
 
 class MatchIndex(IndexUpkeep):
@@ -97,7 +110,8 @@ class MatchIndex(IndexUpkeep):
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                 cached_statements=512)
             db.execute("PRAGMA synchronous = NORMAL")
             # Lookups read pages through a memory map: no system call per page.
             db.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
@@ -132,7 +146,7 @@ class MatchIndex(IndexUpkeep):
         over the keys in chunks; `after` are the values of the variables that follow."""
         db = self._connect()
         found: list[tuple[Any, ...]] = []
-        for part in _chunks(sorted(set(keys))):
+        for part in _chunks(sorted(set(keys)), _NO_KEY):
             rows = ", ".join("(?, ?)" for _ in part)
             values = [x for key in part for x in key]
             found += db.execute(sql.format(keys=rows), [*values, *after]).fetchall()
@@ -195,7 +209,7 @@ class MatchIndex(IndexUpkeep):
     def partners(self, keys: Sequence[Key], threshold: float) -> set[Key]:
         db = self._connect()
         out: set[Key] = set()
-        for part in _chunks(sorted(set(keys))):
+        for part in _chunks(sorted(set(keys)), _NO_KEY):
             rows = ", ".join("(?, ?)" for _ in part)
             params = [x for key in part for x in key]
             for s, i in db.execute(
