@@ -160,6 +160,26 @@ def tie_events(
     return events, quarantined, counts
 
 
+def _holders_changed(old: pa.Table, new: pa.Table) -> pa.Table:
+    """The contact values (`kind`, `value`) whose holders differ between the rebuilt
+    customers' contact points before (`old`) and after (`new`).
+
+    An event tied by a contact value goes to the one customer holding it, or to none when
+    several do (`retie_events`): it can move only when that set of customers changed. The
+    rest of the rebuilt customers' values — most of them, for a write that adds a record or
+    an email to a customer — keep their events where they are, which spares a publish a scan
+    of every stored event (0.7 s at 4 million) to find theirs."""
+    columns = ["kind", "value", "customer_id"]
+    before = old.select(columns)
+    after = new.select(columns).cast(before.schema)
+    both = pa.concat_tables(
+        [t.group_by(columns).aggregate([]) for t in (before, after)]
+    )  # each (value, holder) once per side: counted twice when it is on both
+    counted = both.group_by(columns).aggregate([([], "count_all")])
+    changed = counted.filter(pc.equal(counted.column("count_all"), 1))
+    return changed.group_by(["kind", "value"]).aggregate([])
+
+
 def retie_moved_events(
     root: Path,
     config: ProjectConfig,
@@ -178,12 +198,10 @@ def retie_moved_events(
     held by a customer whose contact points are rebuilt (`stale`).
     """
     customers = pa.table({"customer_id": pa.array(sorted(stale), pa.string())})
-    old_points = store.matching("contact_points", customers, columns="t.kind, t.value")
-    values = (
-        pa.concat_tables([old_points, points.select(["kind", "value"])])
-        .group_by(["kind", "value"])
-        .aggregate([])
+    old_points = store.matching(
+        "contact_points", customers, columns="t.kind, t.value, t.customer_id"
     )
+    values = _holders_changed(old_points, points)
     # A changed event source may name any contact value; otherwise only the moved ones.
     others = store.table("contact_points") if reread else store.matching("contact_points", values)
     others = others.filter(
