@@ -110,8 +110,9 @@ class MatchIndex(IndexUpkeep):
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
-                                 cached_statements=512)
+            db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, cached_statements=512
+            )
             db.execute("PRAGMA synchronous = NORMAL")
             # Lookups read pages through a memory map: no system call per page.
             db.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
