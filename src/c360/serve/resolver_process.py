@@ -87,8 +87,8 @@ class ResolverProcess:
         context.set_forkserver_preload([__name__])
         self._pipe, child = context.Pipe()
         self.took = (0.0, 0.0)  # the last resolution's, in the child: wall, processor seconds
-        # How much of the match index the child keeps in memory, and if not all, why
-        # (`c360.serve.resident`).
+        # How much of the match index the child keeps in memory, and if none, why
+        # (`c360.serve.resident`): as of its start, then of the last resolution.
         self.locked: tuple[int, str | None] = (0, None)
         self._process = context.Process(target=_serve, args=(child,), name="c360-resolver",
                                         daemon=True)  # fmt: skip
@@ -108,7 +108,7 @@ class ResolverProcess:
             self._pipe.send((source, rows.column_names, rows.to_pylist(), list(deleted)))
         except (OSError, ValueError) as e:
             raise ResolverGone(f"the resolving process cannot be reached: {e}") from e
-        answer, self.took = self._receive(_ANSWER_SECONDS)
+        answer, self.took, self.locked = self._receive(_ANSWER_SECONDS)
         assert isinstance(answer, Resolution)
         return answer
 
@@ -203,7 +203,7 @@ def _serve(pipe: Connection) -> None:
         try:
             resolution = resolver.resolve(source, table, deleted)
             took = (time.perf_counter() - wall, time.process_time() - cpu)
-            pipe.send(("ok", (resolution, took)))
+            pipe.send(("ok", (resolution, took, (resident.locked, resident.reason))))
         except Widen as widen:
             pipe.send(("widen", widen.reason))
         except Exception:

@@ -263,6 +263,7 @@ class Writer(PublishMethods):
             try:
                 resolution = resolver.resolve(source.name, write.rows, write.deleted)
                 self.service.metrics.resolve_time.observe(time.perf_counter() - started)
+                self.service.metrics.index_locked.set(resolver.locked[0])
                 timings["resolver"], timings["resolver_cpu"] = resolver.took
             except Widen as widen:
                 log.info("write to %s published first: %s", source.name, widen.reason)
