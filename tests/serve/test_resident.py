@@ -38,7 +38,7 @@ def _extend(held: ResidentFile) -> int:
     return added
 
 
-def test_a_file_is_locked_grown_and_let_go(tmp_path: Path) -> None:
+def test_a_file_is_locked_grown_and_let_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _file(tmp_path / "index.sqlite", 3 * MB)
     before = _locked_here()
     held = ResidentFile(path)
@@ -50,6 +50,8 @@ def test_a_file_is_locked_grown_and_let_go(tmp_path: Path) -> None:
 
         with path.open("ab") as f:  # a publish adds pages
             f.write(os.urandom(MB + 123))
+        assert held.extend() == 0  # too little to be worth a mapping of its own
+        monkeypatch.setattr(resident, "MIN_GROWTH", MB)
         assert held.extend() == MB + 123
         assert held.locked == 4 * MB + 123
         assert _locked_here() - before >= 4 * MB

@@ -12,7 +12,7 @@ writes).
 So the resolving process maps the index and locks it in memory (`mlock`): read in once when the
 process starts (0.4 s for 1.4 GB), then never reclaimed. The pages are the page cache's own,
 shared with every process reading the file: nothing is held twice. The file grows as writes are
-published, and the grown part is locked when the process is next idle.
+published, and the grown part is locked when the process is next idle (once it is 8 MB).
 
 Locking needs the right to lock that much memory (`ulimit -l`, or the `CAP_IPC_LOCK`
 capability, which root has), and the file must fit in a quarter of the machine's memory.
@@ -32,6 +32,10 @@ __all__ = ["ResidentFile"]
 
 # The most of the machine's memory one locked file may take.
 MAX_SHARE = 0.25
+# What a file must have grown by before its new part is locked: each part is a mapping of its
+# own (a process may hold some 65,000), and the newest pages, just written, are in memory
+# anyway.
+MIN_GROWTH = 8 << 20
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -97,7 +101,7 @@ class ResidentFile:
             self.reason = f"the file cannot be read: {e}"
             self.close()
             return 0
-        if size <= self.locked:
+        if size <= self.locked or (self._maps and size - self.locked < MIN_GROWTH):
             return 0
         memory = _memory()
         if memory and size > memory * MAX_SHARE:
