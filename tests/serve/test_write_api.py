@@ -89,8 +89,8 @@ def test_the_resolving_process_keeps_the_match_index_in_memory(
     served: Served, tmp_path: Path
 ) -> None:
     """Its pages locked, so that no write waits for the disk (`c360.serve.resident`)."""
-    probe = ResidentFile(tmp_path.joinpath("probe").with_suffix(".bin"))
-    probe.path.write_bytes(b"x" * 8192)
+    (tmp_path / "probe.bin").write_bytes(b"x" * 8192)  # may this machine lock memory?
+    probe = ResidentFile(tmp_path / "probe.bin")
     probe.extend()
     probe.close()
     assert _put(served, "shop", "s31", {"name": "Zoe Park"}).status_code == 200
