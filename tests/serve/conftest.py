@@ -30,13 +30,19 @@ class Served:
 
 
 def serve_project(root: Path) -> Iterator[Served]:
-    """The project served, with a key for each role of its policy."""
+    """The project served, with a key for each role of its policy. The service is opened
+    here, as `c360 serve` opens it, and closed here too: the app's lifespan leaves a service it
+    was given to its owner (left open, its threads outlived the tests, and the interpreter
+    aborted at exit)."""
     service = Service(root)
-    ring = KeyRing(root)
-    keys = {role: ring.create(role, service.policy.roles)[0] for role in service.policy.roles}
-    app = create_app(root, service=service)
-    with TestClient(app) as client:
-        yield Served(root, app, client, keys)
+    try:
+        ring = KeyRing(root)
+        keys = {role: ring.create(role, service.policy.roles)[0] for role in service.policy.roles}
+        app = create_app(root, service=service)
+        with TestClient(app) as client:
+            yield Served(root, app, client, keys)
+    finally:
+        service.close()
 
 
 @pytest.fixture(scope="module")
