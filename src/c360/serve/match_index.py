@@ -57,8 +57,8 @@ _NO_KEY = (None, None)  # pads a list of keys: joins no row
 def _chunks(items: Sequence[Any], pad: Any = None, n: int = _MAX_VARIABLES) -> list[list[Any]]:
     """`items` in lists of at most `n`, each padded with `pad` (a value no row holds: NULL) to
     a power of two or `n`. The statements made of them then come in a few lengths only, and
-    the connection prepares each once and keeps it, where preparing a statement anew for
-    every lookup took 60-120 µs — a tenth of a write's resolution."""
+    the connection prepares each once and keeps it, where a statement prepared anew for
+    every lookup took 60-120 µs (5% of a resolution's processor time, measured)."""
     out = []
     for i in range(0, len(items), n):
         part = list(items[i : i + n])

@@ -12,7 +12,7 @@ writes).
 So the resolving process maps the index and locks it in memory (`mlock`): read in once when the
 process starts (0.4 s for 1.4 GB), then never reclaimed. The pages are the page cache's own,
 shared with every process reading the file: nothing is held twice. The file grows as writes are
-published, and the grown part is locked when the process is next idle (once it is 8 MB).
+published; once 8 MB have been added, they are locked when the process is next idle.
 
 Locking needs the right to lock that much memory (`ulimit -l`, or the `CAP_IPC_LOCK`
 capability, which root has), and the file must fit in a quarter of the machine's memory.
