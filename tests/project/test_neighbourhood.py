@@ -1,4 +1,5 @@
-"""The neighbourhood of a write: which stored records it loads, and when it must widen."""
+"""The neighbourhood of a write: which stored records it loads, what a key crossing the cap
+brings, and when the write must widen."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import pytest
 
 from c360.engines.base import BlockingRule
 from c360.engines.duckdb.engine import DuckDBEngine
-from c360.project.neighbourhood import Key, Widen, gather, key_of, sharing_after
+from c360.project.neighbourhood import Flip, Key, Widen, gather, key_of, sharing_after
 
 EMAIL = BlockingRule(("email",))
 RULES = [EMAIL]
+PHONE = BlockingRule(("phone",))
 
 
 class FakeStore:
@@ -25,21 +27,25 @@ class FakeStore:
         emails: dict[Key, str | None],
         customers: dict[Key, str],
         pairs: list[tuple[Key, Key, float, str | None, bool]],
+        phones: dict[Key, str] | None = None,
     ) -> None:
         self.emails, self.customer_of, self._pairs = emails, customers, pairs
+        self.phones = phones or {}
+        self.rules = [EMAIL, PHONE]  # what `key_holders` numbers a rule by
 
     def record_schema(self) -> pa.Schema:
         return pa.schema([("source", pa.string()), ("_id", pa.string()), ("_row", pa.int64()),
-                          ("email", pa.string())])  # fmt: skip
+                          ("email", pa.string()), ("phone", pa.string())])  # fmt: skip
 
     def records(self, keys: Sequence[Key]) -> list[dict[str, Any]]:
         found = sorted(k for k in set(keys) if k in self.emails)
-        return [{"source": k[0], "_id": k[1], "_row": int(k[1][1:]), "email": self.emails[k]}
-                for k in found]  # fmt: skip
+        return [{"source": k[0], "_id": k[1], "_row": int(k[1][1:]), "email": self.emails[k],
+                 "phone": self.phones.get(k)} for k in found]  # fmt: skip
 
     def key_holders(self, rule: int, keys: Sequence[str], limit: int) -> dict[str, list[Key]]:
+        held = self.emails if self.rules[rule] == EMAIL else self.phones
         values = {key: json.loads(key)[0] for key in keys}
-        return {key: sorted(k for k, e in self.emails.items() if e == v)[:limit]
+        return {key: sorted(k for k, e in held.items() if e == v)[:limit]
                 for key, v in values.items()}  # fmt: skip
 
     def customers(self, keys: Sequence[Key]) -> dict[Key, str]:
@@ -104,20 +110,60 @@ def test_loads_key_holders_their_customers_and_what_links_them() -> None:
     assert all(t.num_rows == 0 for t in hood.hot)
 
 
-def test_a_hot_key_is_named_not_loaded_and_a_crossing_widens() -> None:
+def test_a_hot_key_is_named_not_loaded() -> None:
     store = FakeStore(emails={k(i): "hot@x" for i in range(1, 5)},
                       customers={k(i): f"C{i}" for i in range(1, 5)}, pairs=[])  # fmt: skip
     hood = gather(store, RULES, 3, 0.9, _fresh(["hot@x"]), [k(9)], ["crm"])
-    assert hood.records.num_rows == 0
+    assert hood.records.num_rows == 0 and hood.flips == []
     assert hood.hot[0].column("email").to_pylist() == ["hot@x"]
-    # Three holders and the cap at three: a fourth makes the key hot.
-    del store.emails[k(4)]
-    with pytest.raises(Widen, match="across max_block_size"):
-        gather(store, RULES, 3, 0.9, _fresh(["hot@x"]), [k(9)], ["crm"])
-    # A holder changing its email away makes a hot key cool down: widen too.
-    store.emails[k(4)] = "hot@x"
-    with pytest.raises(Widen):
-        gather(store, RULES, 3, 0.9, _fresh(["new@x"]), [k(4)], ["crm"])
+
+
+def _crossing() -> FakeStore:
+    """Three holders of one email, the cap at three; r1 and r2 share a phone, r3 shares its
+    phone with r5 (no email) and r4 (a hot phone key, with r6 and r7)."""
+    return FakeStore(
+        emails={k(1): "e@x", k(2): "e@x", k(3): "e@x", k(4): "o@x", k(5): None, k(6): None,
+                k(7): None},
+        customers={k(i): f"C{i}" for i in range(1, 8)},
+        pairs=[],
+        phones={k(1): "11", k(2): "11", k(3): "33", k(4): "33", k(5): "33", k(6): "33",
+                k(7): "33"},
+    )  # fmt: skip
+
+
+def test_a_key_crossing_the_cap_brings_its_holders_to_compare_again() -> None:
+    store = _crossing()
+    store.phones = {k(1): "11", k(2): "11", k(3): "33", k(5): "33"}  # no hot phone
+    # A fourth holder makes the email hot: its three holders are compared again, with every
+    # holder of their other keys (r5 shares r3's phone).
+    hood = gather(store, [EMAIL, PHONE], 3, 0.9, _fresh(["e@x"]).append_column(
+        "phone", pa.array([None], pa.string())), [k(9)], ["crm"])  # fmt: skip
+    assert hood.flips == [Flip(0, key_of(["e@x"]) or "", [k(1), k(2), k(3)], True)]
+    assert hood.flipped == [k(1), k(2), k(3)]
+    assert set(hood.records.column("_id").to_pylist()) == {"r1", "r2", "r3", "r5"}
+    assert hood.hot[0].column("email").to_pylist() == ["e@x"]
+    assert hood.hot[1].num_rows == 0
+    # A holder changing its email away makes a hot key cool down: the same, the other way.
+    store.emails[k(4)] = "e@x"
+    hood = gather(store, [EMAIL, PHONE], 3, 0.9, _fresh(["new@x"]).append_column(
+        "phone", pa.array([None], pa.string())), [k(4)], ["crm"])  # fmt: skip
+    assert [(f.rule, f.hot) for f in hood.flips] == [(0, False)]
+    assert hood.flipped == [k(1), k(2), k(3), k(4)]
+    assert hood.hot[0].num_rows == 0
+
+
+def test_a_crossing_names_the_other_hot_keys_of_its_holders() -> None:
+    store = _crossing()
+    fresh = _fresh(["e@x"]).append_column("phone", pa.array([None], pa.string()))
+    # Compared again, r3's hot phone is named, and only its not-hot keys' holders are loaded.
+    hood = gather(store, [EMAIL, PHONE], 3, 0.9, fresh, [k(9)], ["crm"])
+    assert hood.hot[1].column("phone").to_pylist() == ["33"]
+    assert set(hood.records.column("_id").to_pylist()) == {"r1", "r2", "r3"}
+    # Without pairs (the resolver keeps the stored ones), only the keys two holders share are
+    # looked up: r1 and r2's phone, which is not hot.
+    hood = gather(store, [EMAIL, PHONE], 3, 0.9, fresh, [k(9)], ["crm"], with_pairs=False)
+    assert hood.hot[1].num_rows == 0
+    assert set(hood.records.column("_id").to_pylist()) == {"r1", "r2", "r3"}
 
 
 def test_sharing_after_counts_over_the_whole_store() -> None:

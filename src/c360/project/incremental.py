@@ -233,8 +233,11 @@ def run_incremental(ctx: RunContext) -> RunSummary | None:
         with timed(timings, "block"):
             if hood is None:
                 flips = engine.mark_hot_key_flips(rules, jc.blocking.max_block_size)
-            else:  # `gather` checked that no key crosses the cap
-                flips = 0
+            else:  # `gather` found the keys that cross the cap, and brought what blocking needs
+                flipped = [(names.index(s), i) for s, i in hood.flipped if s in names]
+                found = engine.find_records(flipped)
+                engine.mark_dirty(sorted(found.values()))
+                flips = len(found)
                 engine.key_records(rules)
             candidates = engine.block_dirty(rules, jc.blocking.max_block_size, False,
                                             hood.hot if hood else None)  # fmt: skip

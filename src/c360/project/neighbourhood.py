@@ -18,9 +18,12 @@ it cannot see from inside are handed to it from the whole store:
   not loaded, and the run nulls it by name;
 - a contact value held by more than `MAX_SHARING` customers never enters a golden record.
 
-When the write moves either across its limit (a key becomes hot or stops being hot, a value
-becomes shared or stops being shared), pairs or golden records change beyond the neighbourhood:
-`Widen` is raised, and the write is run over the whole store instead.
+When the write moves a key across the cap (it becomes hot, or stops being hot), the pairs among
+that key's holders change, though none of them was written: the key is bounded (at most
+`max_block_size` + the records written), so its holders join the neighbourhood as records to
+compare again (`Flip`), with what comparing them needs. When the write moves a contact value
+across the sharing limit, golden records change wherever the value is held: `Widen` is raised,
+and the write is run over the whole store instead.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from c360.engines.base import BlockingRule
 
 __all__ = [
     "PAIRS_SCHEMA",
+    "Flip",
     "Key",
     "Neighbourhood",
     "NeighbourhoodSource",
@@ -114,17 +118,35 @@ class NeighbourhoodSource(Protocol):
 
 
 @dataclass(frozen=True)
+class Flip:
+    """A blocking key the write moves across `max_block_size`: the pairs among its holders are
+    not the stored ones any more (those it selected go, when it becomes hot; every pair among
+    its holders is compared, when it stops being hot)."""
+
+    rule: int  # the blocking rule's number
+    key: str  # its lookup text (`key_of`)
+    holders: list[Key]  # its holders before the write
+    hot: bool  # hot after the write
+
+
+@dataclass(frozen=True)
 class Neighbourhood:
     rows: list[Row]  # `match_records` rows, ordered by (source, id)
     customer_of: dict[Key, str]  # the customer of each of those that has one
     # Stored pairs between two of those (`PAIRS_SCHEMA`); none when gathered without them.
     pair_rows: list[tuple[Any, ...]]
     hot: list[pa.Table]  # per blocking rule: its hot key values (the rule's fields as columns)
+    flips: list[Flip]  # the keys the write moves across the cap
     store_records: int  # records in the whole store before the write
     max_row: dict[str, int]  # per source written: its highest stored `_row`
     schema: pa.Schema  # of `match_records`
 
     # The same as Arrow tables, for a run.
+
+    @property
+    def flipped(self) -> list[Key]:
+        """The holders of the keys the write moves across the cap."""
+        return sorted({k for flip in self.flips for k in flip.holders})
 
     @cached_property
     def records(self) -> pa.Table:
@@ -188,23 +210,30 @@ def gather(
 ) -> Neighbourhood:
     """The neighbourhood of a write to `sources`: `fresh` holds the new versions of the records
     that changed (standardised, with the rules' fields), `written` names those and the deleted
-    ones; `old`, when the caller has looked them up already, their stored versions. Without
-    pairs (`with_pairs=False`), for a caller that reads only the pairs it needs."""
+    ones; `old`, when the caller has looked them up already, their stored versions.
+
+    With pairs (a run), the holders of a key the write moves across the cap are compared again
+    like the written records: every holder of their keys joins too, and their hot keys are
+    named. Without (`with_pairs=False`: the real-time resolver, which reads the pairs it needs
+    and keeps the stored ones between those holders that still share a key), only the hot
+    keys those holders share are named."""
     if old is None:
         old = source.records(written)
     n_written = len(set(written))
     fields = {f for rule in rules for f in rule.fields}
     fresh_columns = {f: fresh.column(f).to_pylist() for f in fields if f in fresh.column_names}
     old_columns = {f: [r.get(f) for r in old] for f in fields}
-    hot: list[pa.Table] = []
+    hot: list[dict[str, tuple[object, ...]]] = []  # per rule: key text → values
+    judged: list[set[str]] = []  # per rule: the keys whose count the write changes
     holders: set[Key] = set()
+    flips: list[Flip] = []
     for k, rule in enumerate(rules):
         fresh_keys = _keys_of(fresh_columns, fresh.num_rows, rule)
         old_keys_of = _keys_of(old_columns, len(old), rule)
         new_keys = Counter(key for key, _ in fresh_keys)
         old_keys = Counter(key for key, _ in old_keys_of)
         values = dict(fresh_keys) | dict(old_keys_of)
-        hot_values = []
+        hot_values: dict[str, tuple[object, ...]] = {}
         # Enough holders to tell whether a key is hot before the write and after it.
         limit = max_block_size + 1 + n_written
         holding = source.key_holders(k, sorted(values), limit)
@@ -212,23 +241,26 @@ def gather(
             found = holding.get(key, [])
             before = len(found)
             if before >= limit:
-                hot_values.append(values[key])  # hot before, and after: it selects nothing
+                hot_values[key] = values[key]  # hot before, and after: it selects nothing
                 continue
             after = before - old_keys[key] + new_keys[key]
             if (before > max_block_size) != (after > max_block_size):
-                raise Widen(
-                    f"blocking key {' & '.join(rule.fields)} = {' & '.join(json.loads(key))}"
-                    f" goes from {before} to {after} records, across max_block_size"
-                    f" ({max_block_size})"
-                )
+                flips.append(Flip(k, key, found, after > max_block_size))
+                holders.update(found)
             if after > max_block_size:
-                hot_values.append(values[key])
+                hot_values[key] = values[key]
             else:
                 holders.update(found)
-        columns = {
-            f: pa.array([v[i] for v in hot_values], pa.string()) for i, f in enumerate(rule.fields)
-        }
-        hot.append(pa.table(columns))
+        hot.append(hot_values)
+        judged.append(set(values))
+    if flips:
+        holders |= _flipped_keys(source, rules, max_block_size, flips, set(written), hot, judged,
+                                 compare=with_pairs)  # fmt: skip
+    hot_tables = [
+        pa.table({f: pa.array([v[i] for v in by_key.values()], pa.string())
+                  for i, f in enumerate(rule.fields)})
+        for rule, by_key in zip(rules, hot, strict=True)
+    ]  # fmt: skip
 
     # Closed under "same customer" and "linked by a stored pair".
     inside: set[Key] = set(written) | holders
@@ -251,11 +283,47 @@ def gather(
         rows=rows,
         customer_of={k: customer_of[k] for k in present if k in customer_of},
         pair_rows=sorted(source.pairs_within(present), key=lambda p: p[:4]) if with_pairs else [],
-        hot=hot,
+        hot=hot_tables,
+        flips=flips,
         store_records=source.record_count(),
         max_row={s: source.max_row(s) for s in sources},
         schema=source.record_schema(),
     )
+
+
+def _flipped_keys(
+    source: NeighbourhoodSource,
+    rules: Sequence[BlockingRule],
+    max_block_size: int,
+    flips: Sequence[Flip],
+    written: set[Key],
+    hot: list[dict[str, tuple[object, ...]]],
+    judged: list[set[str]],
+    compare: bool,
+) -> set[Key]:
+    """The other keys of the records holding a flipped key: each hot one is named in `hot`
+    (their counts are the stored ones: the write's own keys were judged already). With
+    `compare`, every key of those records counts, and the holders of those that are not hot are
+    returned (the records they are compared with); without, only the keys two of them share."""
+    flipped = sorted({k for flip in flips for k in flip.holders} - written)
+    rows = source.records(flipped)
+    columns = {f: [r.get(f) for r in rows] for rule in rules for f in rule.fields}
+    partners: set[Key] = set()
+    for k, rule in enumerate(rules):
+        held = _keys_of(columns, len(rows), rule)
+        keys, values = Counter(key for key, _ in held), dict(held)
+        wanted = sorted(key for key, n in keys.items()
+                        if key not in judged[k] and (compare or n > 1))  # fmt: skip
+        if not wanted:
+            continue
+        holding = source.key_holders(k, wanted, max_block_size + 1)
+        for key in wanted:
+            found = holding.get(key, [])
+            if len(found) > max_block_size:
+                hot[k][key] = values[key]
+            elif compare:
+                partners.update(found)
+    return partners
 
 
 def sharing_after(

@@ -39,7 +39,7 @@ from c360.engines.base import PairsWithin
 from c360.model import FieldKind
 from c360.project.config import PeopleSource, ProjectConfig
 from c360.project.identity import Redirect, assign_customer_ids
-from c360.project.neighbourhood import Key, Neighbourhood, gather, key_of
+from c360.project.neighbourhood import Flip, Key, Neighbourhood, gather, key_of
 from c360.project.state import blocking_of
 from c360.project.steps import job_config, plans_from_json
 from c360.resolve.clustering import cluster
@@ -130,7 +130,7 @@ class Resolver:
 
     def resolve(self, source: str, rows: pa.Table, deleted: Sequence[str]) -> Resolution:
         """The customers of a write to `source`: `rows` upserted (the source's raw columns),
-        `deleted` ids removed. `Widen` when the write reaches beyond its neighbourhood.
+        `deleted` ids removed.
         Everything is read from one snapshot of the match index."""
         with self.index.snapshot():
             return self._resolve_write(source, rows, deleted)
@@ -193,16 +193,32 @@ class Resolver:
 
         # 3-4. Pairs: the changed records' candidates compared, the rest as stored (first
         # the links alone, which tell the records whose customer may change; then every
-        # stored pair among those).
-        compared = self._compare(order, records, dirty, hood)
+        # stored pair among those). A key the write moves across the cap changes the pairs
+        # among its holders: every one is compared when it stops being hot; when it becomes
+        # hot, those that share no other key (not hot) are no longer pairs.
+        hot = [self._hot(hood, k) for k in range(len(self.rules))]
+        found = self._candidates(order, records, dirty, hot)
+        flipped: set[int] = set()
+        dropped: set[tuple[int, int]] = set()
+        for flip in hood.flips:
+            held = self._holders(order, records, flip)
+            flipped.update(held)
+            within = {(a, b) for a in held for b in held if a < b}
+            if not flip.hot:
+                found |= within
+            else:
+                dropped |= {p for p in within if not self._shared(p, order, records, hot)}
+        compared = self._score(found, order, records)
         candidates = {order[i] for pair in compared for i in pair}
-        pairs = self._stored(compared, self.index.linked_within(order, self.threshold), rid, dirty)
+        pairs = self._stored(compared, self.index.linked_within(order, self.threshold), rid,
+                             dirty, dropped)  # fmt: skip
 
-        # 5. The records whose customer may change, clustered; their IDs.
+        # 5. The records whose customer may change (those of the changed records, and of the
+        # holders of a flipped key), clustered; their IDs.
         before = hood.customer_of
-        affected = self._affected(order, before, dirty, gone, pairs)
+        affected = self._affected(order, before, sorted({*dirty, *flipped}), gone, pairs)
         keys = [order[i] for i in affected.tolist()]
-        pairs = self._stored(compared, self.index.pairs_within(keys), rid, dirty)
+        pairs = self._stored(compared, self.index.pairs_within(keys), rid, dirty, dropped)
         labels = self._cluster(affected, pairs)
         previous = {k: before[k] for k in [*keys, *gone] if k in before}
         issued = self.index.issued(sorted(set(previous.values())))
@@ -233,19 +249,22 @@ class Resolver:
             reads=frozenset(reads), writes=frozenset(writes), customer_ids=customer_ids,
         )  # fmt: skip
 
-    def _compare(
-        self, order: list[Key], records: Mapping[Key, Record], dirty: list[int], hood: Neighbourhood
-    ) -> dict[tuple[int, int], _Pair]:
-        """Block the dirty records against the neighbourhood and score the candidates."""
+    def _candidates(
+        self,
+        order: list[Key],
+        records: Mapping[Key, Record],
+        dirty: list[int],
+        hot: Sequence[set[tuple[Any, ...]]],
+    ) -> set[tuple[int, int]]:
+        """Block the dirty records against the neighbourhood: their candidate pairs."""
         candidates: set[tuple[int, int]] = set()
         for k, rule in enumerate(self.rules):
             fields = rule.fields
-            hot = set(zip(*(hood.hot[k].column(f).to_pylist() for f in fields), strict=True))
             # The blocks of the dirty records' keys (a key with a null, or hot, selects none),
             # then who holds each.
             keys = {i: tuple(map(records[order[i]].get, fields)) for i in dirty}
             blocks: dict[tuple[Any, ...], list[int]] = {
-                v: [] for v in keys.values() if None not in v and v not in hot
+                v: [] for v in keys.values() if None not in v and v not in hot[k]
             }
             if not blocks:
                 continue
@@ -258,6 +277,12 @@ class Resolver:
                 if found is None or len(found) > self.cap:
                     continue
                 candidates.update((min(i, j), max(i, j)) for j in found if j != i)
+        return candidates
+
+    def _score(
+        self, candidates: set[tuple[int, int]], order: list[Key], records: Mapping[Key, Record]
+    ) -> dict[tuple[int, int], _Pair]:
+        """Compare and score candidate pairs, marking hard conflicts."""
         pairs = {}
         for a, b in sorted(candidates):
             left, right = records[order[a]], records[order[b]]
@@ -268,23 +293,55 @@ class Resolver:
             pairs[(a, b)] = _Pair(matched, probability, conflict)
         return pairs
 
+    def _hot(self, hood: Neighbourhood, rule: int) -> set[tuple[Any, ...]]:
+        """The hot key values of a rule (its fields' values), as `gather` named them."""
+        table = hood.hot[rule]
+        fields = self.rules[rule].fields
+        return set(zip(*(table.column(f).to_pylist() for f in fields), strict=True))
+
+    def _holders(self, order: list[Key], records: Mapping[Key, Record], flip: Flip) -> list[int]:
+        """The records holding a flipped key after the write."""
+        fields = self.rules[flip.rule].fields
+        return [i for i, k in enumerate(order)
+                if key_of(records[k].get(f) for f in fields) == flip.key]  # fmt: skip
+
+    def _shared(
+        self,
+        pair: tuple[int, int],
+        order: list[Key],
+        records: Mapping[Key, Record],
+        hot: Sequence[set[tuple[Any, ...]]],
+    ) -> bool:
+        """Whether some blocking rule still selects the pair: a key both records hold, not hot."""
+        left, right = records[order[pair[0]]], records[order[pair[1]]]
+        for k, rule in enumerate(self.rules):
+            v = tuple(left.get(f) for f in rule.fields)
+            if None not in v and v not in hot[k] and v == tuple(map(right.get, rule.fields)):
+                return True
+        return False
+
     def _stored(
         self,
         compared: Mapping[tuple[int, int], _Pair],
         rows: Sequence[tuple[Any, ...]],
         rid: Mapping[Key, int],
         dirty: Sequence[int],
+        dropped: set[tuple[int, int]],
     ) -> dict[tuple[int, int], _Pair]:
-        """The pairs compared now, with the stored `rows` between records not compared again,
-        the steward's decisions laid over them (on copies: `compared` serves both steps)."""
+        """The pairs compared now, with the stored `rows` between records not compared again
+        (less the `dropped` ones, no longer selected), the steward's decisions laid over them
+        (on copies: `compared` serves both steps)."""
         pairs = {pair: replace(p) for pair, p in compared.items()}
         skip = set(dirty)
         for source_l, id_l, source_r, id_r, _, probability, rule, conflict in rows:
             a, b = rid.get((source_l, id_l)), rid.get((source_r, id_r))
             if a is None or b is None or a in skip or b in skip:
                 continue
+            pair = (min(a, b), max(a, b))
+            if pair in dropped or pair in compared:
+                continue
             n = self.rule_names.index(rule) if rule in self.rule_names else None
-            pairs[(min(a, b), max(a, b))] = _Pair(n, float(probability), bool(conflict))
+            pairs[pair] = _Pair(n, float(probability), bool(conflict))
         self._decide(pairs, rid)
         return pairs
 

@@ -36,7 +36,6 @@ import pyarrow as pa
 
 from c360.engines.base import BlockingRule
 from c360.project.config import ProjectConfig
-from c360.project.neighbourhood import Widen
 from c360.resolve.levels import raw_field
 from c360.serve.match_index import MatchIndex
 from c360.serve.resident import ResidentFile
@@ -121,8 +120,6 @@ class ResolverProcess:
             raise ResolverGone(
                 f"the resolving process stopped (exit code {self._process.exitcode})"
             ) from e
-        if kind == "widen":
-            raise Widen(value)
         if kind == "error":
             raise ResolverGone(f"the resolving process failed:\n{value}")
         return value
@@ -204,8 +201,6 @@ def _serve(pipe: Connection) -> None:
             resolution = resolver.resolve(source, table, deleted)
             took = (time.perf_counter() - wall, time.process_time() - cpu)
             pipe.send(("ok", (resolution, took, (resident.locked, resident.reason))))
-        except Widen as widen:
-            pipe.send(("widen", widen.reason))
         except Exception:
             pipe.send(("error", traceback.format_exc()))
     resident.close()

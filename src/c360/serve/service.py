@@ -69,7 +69,8 @@ class Metrics:
         self.last_change = Gauge("c360_last_change_seq", "Newest change-feed entry.", registry=r)
         self.writes = Counter(
             "c360_writes", "Runs that published writes, by scope: over the writes'"
-            " neighbourhood, or over the whole store (a key or value crossed its limit).",
+            " neighbourhood, or over the whole store (a contact value crossed the sharing limit,"
+            " or the match index could not be used).",
             ["scope"], registry=r,
         )  # fmt: skip
         self.answers = Counter(

@@ -23,10 +23,13 @@ is resolved against everything answered before it: two writes about one person c
 make two customers or lose an update. A read of a customer whose write is waiting
 waits for its publish (`Pending.wait_for`).
 
+A write that moves a blocking key across `max_block_size` is resolved in memory too: the
+holders of that key join its neighbourhood (`neighbourhood.Flip`). One that moves a contact
+value across the sharing limit is answered the same way and published over the whole store.
 Some writes are published before they are answered, as they were before real-time
-resolution: those that move a blocking key or a shared value across its limit (`Widen`; they
-run over the whole store), those made while a steward decision since the last run is
-unapplied, and all of them when the match index is unusable. `/metrics` counts writes by path
+resolution: those made while a steward decision since the last run is unapplied, and all of
+them when the match index is unusable. `/metrics` counts answers by path
+(`c360_write_answers_total{path=…}`) and published runs by scope
 (`c360_writes_total{scope=…}`).
 """
 
@@ -44,7 +47,6 @@ import pyarrow as pa
 from c360.errors import C360Error, StoreError
 from c360.governance.suppression import suppression, suppression_key
 from c360.project.config import PeopleSource
-from c360.project.neighbourhood import Widen
 from c360.project.run import matching_fingerprint
 from c360.project.state import STATE_VERSION, SourceWrite, decisions_print
 from c360.project.steps import plans_from_json, sources_fingerprint
@@ -265,9 +267,6 @@ class Writer(PublishMethods):
                 self.service.metrics.resolve_time.observe(time.perf_counter() - started)
                 self.service.metrics.index_locked.set(resolver.locked[0])
                 timings["resolver"], timings["resolver_cpu"] = resolver.took
-            except Widen as widen:
-                log.info("write to %s published first: %s", source.name, widen.reason)
-                return None
             except ResolverGone as gone:
                 log.warning("write to %s published first: %s", source.name, gone)
                 resolver.close()
