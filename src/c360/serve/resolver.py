@@ -207,7 +207,7 @@ class Resolver:
             if not flip.hot:
                 found |= within
             else:
-                dropped |= {p for p in within if not self._shared(p, order, records, hot)}
+                dropped |= within - self._still_selected(held, order, records, hot)
         compared = self._score(found, order, records)
         candidates = {order[i] for pair in compared for i in pair}
         pairs = self._stored(compared, self.index.linked_within(order, self.threshold), rid,
@@ -305,20 +305,25 @@ class Resolver:
         return [i for i, k in enumerate(order)
                 if key_of(records[k].get(f) for f in fields) == flip.key]  # fmt: skip
 
-    def _shared(
+    def _still_selected(
         self,
-        pair: tuple[int, int],
+        held: list[int],
         order: list[Key],
         records: Mapping[Key, Record],
         hot: Sequence[set[tuple[Any, ...]]],
-    ) -> bool:
-        """Whether some blocking rule still selects the pair: a key both records hold, not hot."""
-        left, right = records[order[pair[0]]], records[order[pair[1]]]
+    ) -> set[tuple[int, int]]:
+        """The pairs among `held` that some blocking rule selects: both records hold one of
+        its keys, not hot."""
+        selected: set[tuple[int, int]] = set()
         for k, rule in enumerate(self.rules):
-            v = tuple(left.get(f) for f in rule.fields)
-            if None not in v and v not in hot[k] and v == tuple(map(right.get, rule.fields)):
-                return True
-        return False
+            blocks: dict[tuple[Any, ...], list[int]] = {}
+            for i in held:
+                v = tuple(map(records[order[i]].get, rule.fields))
+                if None not in v and v not in hot[k]:
+                    blocks.setdefault(v, []).append(i)
+            for block in blocks.values():
+                selected.update((a, b) for a in block for b in block if a < b)
+        return selected
 
     def _stored(
         self,
