@@ -82,6 +82,10 @@ def create_app(root: Path, *, url: str | None = None, service: Service | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # FastAPI builds a router's routes (their dependencies and models) at the first request
+        # into it: the first write took 20-25 ms more for it. Building the OpenAPI schema
+        # builds every route now (and the schema `/docs` asks for).
+        app.openapi()
         if getattr(app.state, "service", None) is not None:
             yield
             return
