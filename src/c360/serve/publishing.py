@@ -25,10 +25,12 @@ from c360.project.neighbourhood import Key, Widen
 from c360.project.run import matching_fingerprint
 from c360.project.state import RunContext, SourceWrite
 from c360.resolve.fellegi_sunter import MatchModel
+from c360.resolve.levels import raw_field
 from c360.serve.journal import Journal, JournalEntry
 from c360.serve.match_index import MatchIndex
 from c360.serve.outcomes import NeedsRun, WriteRefused, WriteResult
 from c360.serve.pending import Pending
+from c360.standardize import ColumnPlan, standardize_value
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,27 @@ class PublishMethods:
     _applied: int
     _source: Callable[[str], PeopleSource]
     _rows: Callable[[PeopleSource, Mapping[str, Mapping[str, str | None]]], pa.Table]
+    column_plans: Callable[[], dict[str, list[ColumnPlan]]]
+
+    def warm_publishing(self) -> None:
+        """Load now what the first publish loads on first use (the DuckDB engine, Arrow's
+        joins, the standardisers' data: nicknames, phone metadata): the publishing thread did
+        it while the first writes were answered, and held the interpreter lock from them."""
+        import pyarrow.acero  # noqa: F401  (the joins of a neighbourhood's sharing check)
+
+        from c360.engines import create_engine
+
+        create_engine(threads=1).close()
+        index: MatchIndex | None = self.service.match_index
+        if index is None or not index.usable:
+            return
+        settings = self.service.config.standardize
+        for source, plans in self.column_plans().items():
+            rows = index.records(index.first_records(source, 1))
+            for plan in plans:
+                value = rows[0].get(raw_field(plan.mapping.field)) if rows else None
+                if value is not None:
+                    standardize_value(plan, str(value), settings)
 
     def _publish_loop(self) -> None:
         # Publishing is background work: the operating system gives the threads answering

@@ -126,6 +126,7 @@ class Writer(PublishMethods):
             return  # every write will say why
         self.column_plans()
         self.suppressed()
+        self.warm_publishing()
         with self._resolving:
             self._current_resolver()
 
