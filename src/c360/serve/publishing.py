@@ -179,7 +179,8 @@ class PublishMethods:
             summary = run_incremental(context(index is not None))
             scope = "neighbourhood" if index is not None else "store"
         except Widen as widen:
-            # Rare: the write moves a blocking key or a shared value across its limit.
+            # Rare: the write moves a contact value across the sharing limit (or steward
+            # decisions wait for a run over the store).
             log.info("write to %s over the whole store: %s", source.name, widen.reason)
             summary = run_incremental(context(False))
             scope = "store"
