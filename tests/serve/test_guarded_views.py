@@ -1,16 +1,20 @@
-"""The kept guarded views: found again for the same rendered view, worked out again for another,
-bounded in bytes."""
+"""The kept guarded views: found again for the same version of a view, worked out again for
+another, bounded in bytes; a view's version changes with its bytes and with its visits' age."""
 
 from __future__ import annotations
 
+import zlib
+from datetime import datetime
+
 from c360.serve.guarded_views import GuardedViews
+from c360.serve.read_model import ReadModel
 
 
 def _guard(body: bytes) -> tuple[bytes, list[str]]:
     return body, ["email"]
 
 
-def test_a_guarded_view_is_kept_for_the_same_rendered_view_only() -> None:
+def test_a_guarded_view_is_kept_for_the_same_version_only() -> None:
     views = GuardedViews()
     made: list[bytes] = []
 
@@ -28,7 +32,7 @@ def test_a_guarded_view_is_kept_for_the_same_rendered_view_only() -> None:
     )
     assert views.get("sales", "C-1", False, b'{"v": 1}', guard(b"x"))[:2] == (b"one", ("email",))
     assert views.get("sales", "C-1", False, b'{"v": 1}', guard(b"x"))[2] is True
-    # Another rendered view, another role, or a change of consent: worked out again.
+    # Another version, another role, or a change of consent: worked out again.
     assert views.get("sales", "C-1", False, b'{"v": 2}', guard(b"two"))[0] == b"two"
     assert views.get("support", "C-1", False, b'{"v": 2}', guard(b"three"))[0] == b"three"
     assert views.get("sales", "C-1", True, b'{"v": 2}', guard(b"four"))[0] == b"four"
@@ -48,3 +52,21 @@ def test_the_least_recently_read_go_first_beyond_the_bound() -> None:
     views.get("sales", "C-5", False, b"rendered", lambda: (b"0123456789", []))
     assert views.get("sales", "C-3", False, b"rendered", lambda: (b"x", []))[2] is True
     assert views.get("sales", "C-4", False, b"rendered", lambda: (b"x", []))[2] is False
+
+
+def test_a_views_version_follows_its_bytes_and_its_visits_age() -> None:
+    doc = b'{"customer_id": "C-1", "insights": {"web_visits_30d": 0}}'
+    stored = (zlib.compress(doc, 1), '["2026-11-01T10:00:00", "2026-11-20T10:00:00"]')
+    early, late = datetime(2026, 11, 25), datetime(2026, 12, 10)
+    # The same kept view and the same visits counted: one version, without rendering it.
+    assert ReadModel.version(stored, early) == ReadModel.version((stored[0], stored[1]), early)
+    assert b'"web_visits_30d": 2' in ReadModel.render(stored, early)
+    # A visit aged out: another version, as the rendered view differs.
+    assert ReadModel.version(stored, late) != ReadModel.version(stored, early)
+    assert b'"web_visits_30d": 1' in ReadModel.render(stored, late)
+    # Other bytes: another version; no visits: the version does not depend on the day.
+    other = (zlib.compress(doc.replace(b"C-1", b"C-2"), 1), stored[1])
+    assert ReadModel.version(other, early) != ReadModel.version(stored, early)
+    plain = (stored[0], None)
+    assert ReadModel.version(plain, early) == ReadModel.version(plain, late)
+    assert ReadModel.render(plain) == doc

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import sqlite3
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -29,6 +30,7 @@ __all__ = ["AuditWriter", "WriterGone"]
 
 # Appending a batch takes milliseconds; one that has not come back in this long never will.
 _ANSWER_SECONDS = 60.0
+_NICENESS = 10
 
 
 class WriterGone(Exception):
@@ -79,6 +81,11 @@ class AuditWriter:
 def _write_forever(root: Path, pipe: Connection) -> None:
     """The child: append each batch it is sent and answer (nothing, or what went wrong), until
     told to stop (an empty message) or the service is gone."""
+    # Background work: the operating system runs it when a core is free, rather than between
+    # a request's steps (a batch is a millisecond or two of processor time; the service's
+    # reads queue meanwhile when the child takes their core).
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(_NICENESS)
     log = AuditLog(root)
     try:
         while True:

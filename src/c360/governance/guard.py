@@ -67,6 +67,11 @@ class Guard:
             return None
         return tuple(n.encode() for n in sorted(touched))
 
+    @property
+    def may_leave_untouched(self) -> bool:
+        """Whether some rendered view may be sent as it is (`untouched` can say yes)."""
+        return self._triggers is not None
+
     def untouched(self, rendered: bytes) -> bool:
         """Whether the policy leaves a rendered view (JSON) as it is, so that it can be sent
         without reading it: none of the names it would act on occurs anywhere in it. (A name

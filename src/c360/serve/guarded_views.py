@@ -4,9 +4,10 @@ A role whose policy masks or hides something in a view cannot be sent the render
 (`Guard.untouched`): the view is parsed, guarded and written out again, about 100 µs for a
 view of 4 KB, a sixth of what the whole read costs otherwise. The result depends on nothing but
 the rendered view, the role (whose policy does not change while serving) and whether the
-customer refuses processing. So it is kept, by role and customer, with a hash of the rendered
-view it came from: a read finds it again only while the read model answers the same view; once
-a write renders the view again, the next read guards the new one.
+customer refuses processing. So it is kept, by role and customer, with the version of the view
+it came from (`ReadModel.version`: a hash of the kept bytes, and the visits they count today): a
+read finds it again only while the read model holds the same view, and without rendering it;
+once a write renders the view again, or a visit ages out, the next read guards the new one.
 
 The cache is bounded (`MAX_BYTES`, the least recently read out first) and lives in the service's
 memory only; erasing a person empties it, so that nothing of theirs outlives the erasure there either.
@@ -16,16 +17,16 @@ It is read and written on the event loop alone.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 __all__ = ["MAX_BYTES", "GuardedViews"]
 
 MAX_BYTES = 64 * 1024 * 1024
 
-# (role, customer, refuses processing) → (hash of the rendered view, guarded view, its fields):
-# tuples of strings, which the garbage collector stops tracking.
+# (role, customer, refuses processing) → (version of the view, guarded view, its fields):
+# tuples of strings and numbers, which the garbage collector stops tracking.
 _Key = tuple[str, str, bool]
-_Entry = tuple[int, bytes, tuple[str, ...]]
+_Entry = tuple[Hashable, bytes, tuple[str, ...]]
 
 
 class GuardedViews:
@@ -39,15 +40,15 @@ class GuardedViews:
         role: str,
         customer_id: str,
         refusing: bool,
-        rendered: bytes,
+        version: Hashable,
         guard: Callable[[], tuple[bytes, Sequence[str]]],
     ) -> tuple[bytes, tuple[str, ...], bool]:
-        """The guarded view of `rendered` for this role, the fields it answers with, and
-        whether it was kept: as kept, if it was guarded from the same rendered view (by its
-        hash: two versions of one customer's view that collided would cost that customer a
-        stale view, nothing of anyone else), else `guard()`, kept."""
+        """The guarded view of this `version` of a customer's view for this role, the fields
+        it answers with, and whether it was kept: as kept, if it was guarded from the same
+        version (a hash: two versions of one customer's view that collided would cost that
+        customer a stale view, nothing of anyone else), else `guard()`, kept."""
         key = (role, customer_id, refusing)
-        seen = hash(rendered)
+        seen = version
         kept = self._entries.get(key)
         if kept is not None and kept[0] == seen:
             self._entries.move_to_end(key)

@@ -76,25 +76,30 @@ async def get_customer(customer_id: str, request: Request, who: Reader) -> Any:
         await run_in_threadpool(_settled, service, customer_id)
     # A current ID: its view, rendered when the service started (a lookup of microseconds,
     # answered on the event loop). Any other ID is resolved in the store, off the loop.
-    ready = service.views.get(customer_id)
-    if ready is None:
+    stored = service.views.stored(customer_id)
+    if stored is None:
         doc = await run_in_threadpool(_view_from_store, service, customer_id)
         view, fields = _guarded(service, guard, doc)
         service.audited(request, "customer.read", view["customer_id"], fields)
         return view
     refusing = customer_id in service.refusing
-    if not refusing and guard.untouched(ready):
-        # Nothing in it is for the policy to hide or mask: sent as rendered, all of what c360
-        # holds (`*`).
-        service.audited(request, "customer.read", customer_id)
-        return Response(ready, media_type="application/json")
+    ready = None
+    if not refusing and guard.may_leave_untouched:
+        ready = service.views.render(stored)
+        if guard.untouched(ready):
+            # Nothing in it is for the policy to hide or mask: sent as rendered, all of what
+            # c360 holds (`*`).
+            service.audited(request, "customer.read", customer_id)
+            return Response(ready, media_type="application/json")
 
     def guarded() -> tuple[bytes, list[str]]:
-        view, fields = _guarded(service, guard, orjson.loads(ready))
+        rendered = ready if ready is not None else service.views.render(stored)
+        view, fields = _guarded(service, guard, orjson.loads(rendered))
         return orjson.dumps(view), fields
 
+    # Kept from an earlier read of the same view, it is sent without the view being rendered.
     body, shown, kept = service.guarded_views.get(guard.role.name, customer_id, refusing,
-                                                  ready, guarded)  # fmt: skip
+                                                  service.views.version(stored), guarded)  # fmt: skip
     service.metrics.guarded.labels(result="kept" if kept else "new").inc()
     service.audited(request, "customer.read", customer_id, shown)
     return Response(body, media_type="application/json")

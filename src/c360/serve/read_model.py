@@ -30,12 +30,14 @@ from c360.project.view import _INSIGHTS, _TIMELINE_COLUMNS, high_value_line
 from c360.store import DuckDBStore
 from c360.store.duckdb_store import now
 
-__all__ = ["VIEWS_FILE", "ReadModel"]
+__all__ = ["VIEWS_FILE", "ReadModel", "Stored"]
 
 VIEWS_FILE = ".c360-views.sqlite"
 _FORMAT = 1  # bump when the document changes shape
 _BATCH = 20_000
 _TIME = "%Y-%m-%dT%H:%M:%S"
+# A view as kept: its JSON compressed, and the times of its web visits (JSON) or None.
+Stored = tuple[bytes, str | None]
 
 
 def _id_list(ids: Sequence[str]) -> str:
@@ -204,6 +206,11 @@ class ReadModel:
 
     def get(self, customer_id: str, at: datetime | None = None) -> bytes | None:
         """The view of a current customer as JSON, or None (not a current ID)."""
+        stored = self.stored(customer_id)
+        return None if stored is None else self.render(stored, at)
+
+    def stored(self, customer_id: str) -> Stored | None:
+        """A current customer's view as kept (compressed, with its visits' times), or None."""
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
@@ -211,13 +218,26 @@ class ReadModel:
         row = db.execute(
             "SELECT doc, visits FROM views WHERE customer_id = ?", (customer_id,)
         ).fetchone()
-        if row is None:
-            return None
-        doc = zlib.decompress(row[0])
-        if row[1] is None:
+        return None if row is None else (row[0], row[1])
+
+    @staticmethod
+    def render(stored: Stored, at: datetime | None = None) -> bytes:
+        """A kept view as JSON, its visits counted as of `at` (now)."""
+        doc = zlib.decompress(stored[0])
+        if stored[1] is None:
             return doc
-        # Visits age: count those still inside the 30 days before now.
-        since = ((at or now()) - timedelta(days=30)).strftime(_TIME)
         view: dict[str, Any] = json.loads(doc)
-        view["insights"]["web_visits_30d"] = sum(1 for v in json.loads(row[1]) if v >= since)
+        view["insights"]["web_visits_30d"] = _visits(stored[1], at)
         return json.dumps(view).encode()
+
+    @staticmethod
+    def version(stored: Stored, at: datetime | None = None) -> tuple[int, int | None]:
+        """What tells one rendering of a view from another, without rendering it: the kept
+        bytes, and the visits they count now."""
+        return hash(stored[0]), None if stored[1] is None else _visits(stored[1], at)
+
+
+def _visits(times: str, at: datetime | None) -> int:
+    """Visits age: those still inside the 30 days before `at` (now)."""
+    since = ((at or now()) - timedelta(days=30)).strftime(_TIME)
+    return sum(1 for v in json.loads(times) if v >= since)
