@@ -78,11 +78,14 @@ class PublishMethods:
             return
         settings = self.service.config.standardize
         for source, plans in self.column_plans().items():
-            rows = index.records(index.first_records(source, 1))
-            for plan in plans:
-                value = rows[0].get(raw_field(plan.mapping.field)) if rows else None
-                if value is not None:
-                    standardize_value(plan, str(value), settings)
+            try:
+                rows = index.records(index.first_records(source, 1))
+                for plan in plans:
+                    value = rows[0].get(raw_field(plan.mapping.field)) if rows else None
+                    if value is not None:
+                        standardize_value(plan, str(value), settings)
+            except Exception:  # a warm-up that fails costs the first writes their speed only
+                log.debug("warming up the standardisers of %s failed", source, exc_info=True)
 
     def _publish_loop(self) -> None:
         # Publishing is background work: the operating system gives the threads answering
