@@ -79,8 +79,8 @@ def _scopes(service: Service) -> dict[str, float]:
 
 def _apply(root: Path, scoped: bool) -> dict[str, Any]:
     """Every write of `_writes`; how many were answered by each path, how many records'
-    customers the publish revised, and after each write whether the answers put pair-a and
-    pair-b in one customer."""
+    customers the publish revised, and, after each write from pair-b's on, whether pair-a and
+    pair-b are one customer once it is published."""
     service = Service(root)
     try:
         if not scoped:
@@ -100,6 +100,7 @@ def _apply(root: Path, scoped: bool) -> dict[str, Any]:
         counts: dict[str, Any] = _counted(service, "answers", "path")
         counts["revised"] = service.metrics.revised._value.get()
         counts["together"] = together
+        counts["scopes"] = _scopes(service)
         return counts
     finally:
         service.close()
@@ -164,6 +165,17 @@ def test_neighbourhood_writes_end_where_whole_store_writes_do(
     # pair-a and pair-b: one customer, parted when their only key became hot, one again when
     # it cooled down.
     assert counts["together"] == [True, True, False, False, False, True]
+    # Published over their neighbourhoods, the crossings included.
+    assert set(counts["scopes"]) == {"neighbourhood"}
+    con = duckdb.connect(str(scoped / "c360.duckdb"), read_only=True)
+    try:
+        (flipped,) = con.execute(
+            "SELECT count(*) FROM runs WHERE kind = 'realtime'"
+            " AND json_extract(metrics, '$.hot_key_flips')::INT > 0"
+        ).fetchone() or (0,)
+    finally:
+        con.close()
+    assert flipped >= 2  # the key went hot, and back
     a, b = _state(scoped), _state(whole)
     for part in ("partition", "records", "pairs", "golden", "points", "events", "kept_ids",
                  "n_records"):  # fmt: skip
