@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -140,6 +140,9 @@ class Neighbourhood:
     store_records: int  # records in the whole store before the write
     max_row: dict[str, int]  # per source written: its highest stored `_row`
     schema: pa.Schema  # of `match_records`
+    # (rule, key) of every key the write names: its holders before the write (a count of
+    # `max_block_size` + 1 + the records written or more means at least that many).
+    held: dict[tuple[int, str], int] = field(default_factory=dict)
 
     # The same as Arrow tables, for a run.
 
@@ -226,6 +229,7 @@ def gather(
     hot: list[dict[str, tuple[object, ...]]] = []  # per rule: key text → values
     judged: list[set[str]] = []  # per rule: the keys whose count the write changes
     holders: set[Key] = set()
+    held: dict[tuple[int, str], int] = {}
     flips: list[Flip] = []
     for k, rule in enumerate(rules):
         fresh_keys = _keys_of(fresh_columns, fresh.num_rows, rule)
@@ -239,7 +243,7 @@ def gather(
         holding = source.key_holders(k, sorted(values), limit)
         for key in sorted(values):
             found = holding.get(key, [])
-            before = len(found)
+            before = held[(k, key)] = len(found)
             if before >= limit:
                 hot_values[key] = values[key]  # hot before, and after: it selects nothing
                 continue
@@ -288,6 +292,7 @@ def gather(
         store_records=source.record_count(),
         max_row={s: source.max_row(s) for s in sources},
         schema=source.record_schema(),
+        held=held,
     )
 
 

@@ -76,6 +76,12 @@ class Resolution:
     reads: frozenset[Token] = frozenset()
     writes: frozenset[Token] = frozenset()
     customer_ids: frozenset[str] = frozenset()  # its customers, before and after
+    # The new versions of the changed records, and per blocking key the write moves: its
+    # holders in the match index before the write, and how many the write adds (or takes
+    # away). With them, a later write that shares only keys with this one can be shown not to
+    # rest on it (`Writer._apart`).
+    fresh: tuple[Record, ...] = ()
+    blocks: Mapping[Token, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def unchanged(self) -> bool:
@@ -209,7 +215,6 @@ class Resolver:
             else:
                 dropped |= within - self._still_selected(held, order, records, hot)
         compared = self._score(found, order, records)
-        candidates = {order[i] for pair in compared for i in pair}
         pairs = self._stored(compared, self.index.linked_within(order, self.threshold), rid,
                              dirty, dropped)  # fmt: skip
 
@@ -229,17 +234,22 @@ class Resolver:
         fresh_ids = set(assignment.new_ids)
         reserved = {k: c for k, c in after.items() if c in fresh_ids}
         customers = {k: (None if k in gone else after.get(k, before.get(k))) for k in written}
-        moved: set[Token] = set()
+        change: dict[Token, int] = {}
         for n, blocking in enumerate(self.rules):
-            for r in [*fresh, *(old[c] for c in changed if c in old)]:
+            for r, step in [*((r, 1) for r in fresh),
+                            *((old[c], -1) for c in changed if c in old)]:  # fmt: skip
                 key = key_of(r.get(f) for f in blocking.fields)
                 if key is not None:
-                    moved.add(("key", str(n), key))
+                    token = ("key", str(n), key)
+                    change[token] = change.get(token, 0) + step
+        moved = set(change)
+        blocks = {t: (hood.held.get((int(t[1]), t[2]), 0), d) for t, d in change.items()}
         customer_ids = frozenset({*previous.values(), *after.values()})
-        # The answer rests on the blocks of the written keys, the records compared, and the
-        # records it re-clusters with their customers (the rest of the neighbourhood only
-        # keeps its customer).
-        reads = moved | {("record", *k) for k in [*candidates, *keys, *changed]}
+        # The answer rests on the blocks of the written keys, and on the records it
+        # re-clusters with their customers. A record compared but not linked to a changed one
+        # (not re-clustered) weighs nothing in it: a waiting write that changes it moves it
+        # in or out of a block this write reads, and `Writer._apart` judges that.
+        reads = moved | {("record", *k) for k in [*keys, *changed]}
         reads |= {("customer", c) for c in previous.values()}
         writes = moved | {("record", *k) for k in [*keys, *changed]}
         writes |= {("customer", c) for c in customer_ids}
@@ -247,6 +257,7 @@ class Resolver:
             source, customers, existed, frozenset(changed),
             changes=_changes(assignment.new_ids, assignment.redirects), reserved=reserved,
             reads=frozenset(reads), writes=frozenset(writes), customer_ids=customer_ids,
+            fresh=tuple(fresh), blocks=blocks,
         )  # fmt: skip
 
     def _candidates(
@@ -292,6 +303,21 @@ class Resolver:
             matched = self.rule_names.index(name) if name is not None else None
             pairs[(a, b)] = _Pair(matched, probability, conflict)
         return pairs
+
+    def links(self, pairs: Sequence[tuple[Key, Record, Key, Record]]) -> bool:
+        """Whether any of these pairs of records (each with its key) would be a link, scored
+        either way round (the left record's term frequencies count), or a steward's
+        decision names it."""
+        decided = {frozenset((left, right)) for left, right, _ in self.decisions}
+        for key_a, a, key_b, b in pairs:
+            if frozenset((key_a, key_b)) in decided:
+                return True
+            for left, right in ((a, b), (b, a)):
+                name, levels, probability = self.scorer.score(left, right, partial(_tf, left))
+                conflict = any(all(levels[f] == n for f, n in c) for c in self.conflicts)
+                if name is not None or (probability >= self.threshold and not conflict):
+                    return True
+        return False
 
     def _hot(self, hood: Neighbourhood, rule: int) -> set[tuple[Any, ...]]:
         """The hot key values of a rule (its fields' values), as `gather` named them."""

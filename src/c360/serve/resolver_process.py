@@ -36,7 +36,9 @@ import pyarrow as pa
 
 from c360.engines.base import BlockingRule
 from c360.project.config import ProjectConfig
+from c360.project.neighbourhood import Key
 from c360.resolve.levels import raw_field
+from c360.serve.live_records import Record
 from c360.serve.match_index import MatchIndex
 from c360.serve.resident import ResidentFile
 from c360.serve.resolver import Resolution, Resolver
@@ -89,13 +91,17 @@ class ResolverProcess:
         # How much of the match index the child keeps in memory, and if none, why
         # (`c360.serve.resident`): as of its start, then of the last resolution.
         self.locked: tuple[int, str | None] = (0, None)
+        # The resolver's `max_block_size`, and its blocking rules' fields (as `Token`s number
+        # them).
+        self.cap = 0
+        self.rule_fields: list[tuple[str, ...]] = []
         self._process = context.Process(target=_serve, args=(child,), name="c360-resolver",
                                         daemon=True)  # fmt: skip
         self._process.start()
         child.close()
         try:
             self._pipe.send(inputs)
-            self.locked = self._receive(_START_SECONDS)  # ready
+            self.locked, self.cap, self.rule_fields = self._receive(_START_SECONDS)  # ready
         except BaseException:
             self.close()
             raise
@@ -103,13 +109,21 @@ class ResolverProcess:
     def resolve(self, source: str, rows: pa.Table, deleted: Sequence[str]) -> Resolution:
         """As `Resolver.resolve`. `took` then holds the child's own time for it: wall-clock
         and processor seconds (the rest of the caller's wait is the pipe and the scheduler)."""
-        try:
-            self._pipe.send((source, rows.column_names, rows.to_pylist(), list(deleted)))
-        except (OSError, ValueError) as e:
-            raise ResolverGone(f"the resolving process cannot be reached: {e}") from e
+        self._send(("resolve", source, rows.column_names, rows.to_pylist(), list(deleted)))
         answer, self.took, self.locked = self._receive(_ANSWER_SECONDS)
         assert isinstance(answer, Resolution)
         return answer
+
+    def links(self, pairs: Sequence[tuple[Key, Record, Key, Record]]) -> bool:
+        """As `Resolver.links`."""
+        self._send(("links", list(pairs)))
+        return bool(self._receive(_ANSWER_SECONDS))
+
+    def _send(self, request: tuple[Any, ...]) -> None:
+        try:
+            self._pipe.send(request)
+        except (OSError, ValueError) as e:
+            raise ResolverGone(f"the resolving process cannot be reached: {e}") from e
 
     def _receive(self, timeout: float) -> Any:
         try:
@@ -175,7 +189,8 @@ def _serve(pipe: Connection) -> None:
     resident.extend()
     warm_up(resolver)
     gc.freeze()  # the resolver lives as long as the process: the collector skips it
-    pipe.send(("ready", (resident.locked, resident.reason)))
+    pipe.send(("ready", ((resident.locked, resident.reason), resolver.cap,
+                         [tuple(r.fields) for r in resolver.rules])))  # fmt: skip
     # Idle, the child keeps the code and the index pages a write needs warm, one source's
     # record a second: after a quiet spell the first write took 20-55 ms in the child (3-5 ms
     # is usual), its caches taken over by the rest of the machine. One source at a time, a
@@ -194,14 +209,22 @@ def _serve(pipe: Connection) -> None:
             break  # the service is gone
         if request is None:
             break
-        wall, cpu = time.perf_counter(), time.process_time()
-        source, columns, rows, deleted = request
-        table = pa.table({c: pa.array([r[c] for r in rows], pa.string()) for c in columns})
         try:
-            resolution = resolver.resolve(source, table, deleted)
-            took = (time.perf_counter() - wall, time.process_time() - cpu)
-            pipe.send(("ok", (resolution, took, (resident.locked, resident.reason))))
+            pipe.send(("ok", _answer(resolver, resident, request)))
         except Exception:
             pipe.send(("error", traceback.format_exc()))
     resident.close()
     resolver.index.close()
+
+
+def _answer(resolver: Resolver, resident: ResidentFile, request: tuple[Any, ...]) -> Any:
+    """A write's resolution with the child's own time for it and what it keeps in memory
+    (`resolve`), or whether pairs of records would link (`links`)."""
+    if request[0] == "links":
+        return resolver.links(request[1])
+    wall, cpu = time.perf_counter(), time.process_time()
+    _, source, columns, rows, deleted = request
+    table = pa.table({c: pa.array([r[c] for r in rows], pa.string()) for c in columns})
+    resolution = resolver.resolve(source, table, deleted)
+    took = (time.perf_counter() - wall, time.process_time() - cpu)
+    return resolution, took, (resident.locked, resident.reason)

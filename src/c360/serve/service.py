@@ -99,6 +99,11 @@ class Metrics:
             " they were resolved (retry), or too many writes waited already (full).",
             ["reason"], registry=r,
         )  # fmt: skip
+        self.apart = Counter(
+            "c360_write_apart", "Writes answered without waiting although they share blocking"
+            " keys with writes not published yet: no new record of one links with the other's"
+            " and no block crosses the cap.", registry=r,
+        )  # fmt: skip
         self.revised = Counter(
             "c360_write_answers_revised", "Written records published under another customer"
             " than their answer said.", registry=r,

@@ -53,7 +53,7 @@ from c360.project.steps import plans_from_json, sources_fingerprint
 from c360.serve.journal import Journal
 from c360.serve.match_index import MatchIndex
 from c360.serve.outcomes import NeedsRun, UnknownSource, WriteRefused, WriteResult, WritesPaused
-from c360.serve.pending import Pending, Waiting
+from c360.serve.pending import Pending, Waiting, apart
 from c360.serve.publishing import PublishMethods
 from c360.serve.resolver import Resolution
 from c360.serve.resolver_process import ResolverGone, ResolverInputs, ResolverProcess
@@ -212,16 +212,25 @@ class Writer(PublishMethods):
                     self.service.metrics.waits.labels(reason="full").inc()
                 started = time.perf_counter()
                 timings["queue"] = timings.get("queue", 0.0) + started - asked
-                resolution = self._resolve(source, write, timings)
+                resolved = self._resolve(source, write, timings)
                 timings["resolve"] = timings.get("resolve", 0.0) + time.perf_counter() - started
-                if resolution is None:
+                if resolved is None:
                     break
-                if not self.pending.overlaps(resolution):
-                    result = self._journal(source, write, keys, resolution)
-                    return replace(result, timings=timings | result.timings)
-            # It touches a write not yet published: resolved again once that is (the other
+                resolution, applied = resolved
+                if self._clear(resolution):
+                    # Unless a publish moved the match index meanwhile (then resolved again).
+                    if applied == self._applied:
+                        result = self._journal(source, write, keys, resolution)
+                        return replace(result, timings=timings | result.timings)
+                    self.service.metrics.waits.labels(reason="retry").inc()
+                    continue
+            # It rests on a write not yet published: resolved again once that is (the other
             # writes go on meanwhile). The answer says how long it waited (`overlap`).
             self.service.metrics.waits.labels(reason="overlap").inc()
+            if log.isEnabledFor(logging.INFO):
+                log.info("a write to %s waits for the publish of earlier writes: both touch %s",
+                         source.name, ", ".join(":".join(t) for t in
+                                                self.pending.overlapping(resolution)[:5]))  # fmt: skip
             waited = time.perf_counter()
             self.pending.wait_clear(resolution)
             timings["overlap"] = timings.get("overlap", 0.0) + time.perf_counter() - waited
@@ -232,6 +241,26 @@ class Writer(PublishMethods):
             result = self._write(source, write, keys)
         self.service.metrics.answers.labels(path="published").inc()
         return replace(result, timings=timings | {"publish": time.perf_counter() - started})
+
+    def _clear(self, resolution: Resolution) -> bool:
+        """Whether a resolution may be answered now: it shares nothing with the writes waiting
+        to be published, or only blocking keys, and is `apart` from the writes that move
+        them (called under `_resolving`)."""
+        if not self.pending.overlaps(resolution):
+            return True
+        shared = self.pending.sharing_keys(resolution)
+        resolver = self._resolver
+        if shared is None or resolver is None:
+            return False
+        try:
+            if not apart(resolution, *shared, resolver.cap, resolver.rule_fields, resolver.links):
+                return False
+        except ResolverGone as gone:
+            log.warning("write to %s waits for the writes it shares keys with: %s",
+                        resolution.source, gone)  # fmt: skip
+            return False
+        self.service.metrics.apart.inc()
+        return True
 
     def _journal(
         self, source: PeopleSource, write: SourceWrite, keys: list[str], resolution: Resolution
@@ -245,18 +274,17 @@ class Writer(PublishMethods):
                                     resolution.reserved, resolution.customers)  # fmt: skip
         journalled = time.perf_counter() - started
         self.service.metrics.journal_time.observe(journalled)
-        self.pending.add(
-            Waiting(entry, resolution.reads, resolution.writes, resolution.customer_ids)
-        )
+        self.pending.add(Waiting(entry, resolution))
         self.service.metrics.waiting.set(len(self.pending))
         self.service.metrics.answers.labels(path="resolved").inc()
         return replace(self._answer(resolution, keys), timings={"journal": journalled})
 
     def _resolve(
         self, source: PeopleSource, write: SourceWrite, timings: dict[str, float]
-    ) -> Resolution | None:
-        """The write resolved in memory against one state of the match index; None when it
-        must be published to be answered. `timings` gains the resolving process's own time."""
+    ) -> tuple[Resolution, int] | None:
+        """The write resolved in memory against one state of the match index (and which: the
+        publishes applied to it); None when it must be published to be answered. `timings`
+        gains the resolving process's own time."""
         resolver = self._current_resolver()
         if resolver is None:
             return None
@@ -274,7 +302,7 @@ class Writer(PublishMethods):
                 self._resolver = None  # the next write starts another
                 return None
             if applied == self._applied:
-                return resolution
+                return resolution, applied
             self.service.metrics.waits.labels(reason="retry").inc()
         return None
 
