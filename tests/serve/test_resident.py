@@ -103,3 +103,26 @@ def test_a_missing_file_is_a_reason_not_an_error(tmp_path: Path) -> None:
     held = ResidentFile(tmp_path / "gone.sqlite")
     assert held.extend() == 0
     assert held.reason is not None and "cannot be read" in held.reason
+
+
+def test_the_service_keeps_its_read_model_in_memory_and_lets_it_go_on_close(
+    tmp_path: Path,
+) -> None:
+    from c360.progress import SilentReporter
+    from c360.project.run import run_project
+    from tests.project.conftest import write_project
+    from tests.serve.conftest import serve_project
+
+    root = write_project(tmp_path / "acme")
+    run_project(root, SilentReporter())
+    before = _locked_here()
+    for s in serve_project(root):
+        views = s.app.state.service.views
+        if views.resident.reason is not None and "cannot be locked" in views.resident.reason:
+            pytest.skip(f"this machine does not let the tests lock memory: {views.resident.reason}")
+        assert views.resident.reason is None
+        assert views.resident.locked == views.path.stat().st_size > 0
+        assert _locked_here() >= before + views.resident.locked
+        metrics = s.client.get("/metrics", headers=s.headers()).text
+        assert f"c360_read_model_locked_bytes {float(views.resident.locked)}" in metrics
+    assert views.resident.locked == 0 and _locked_here() == before

@@ -9,6 +9,7 @@ a time, so two writes about the same person can never race.
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 import threading
 import time
@@ -40,6 +41,8 @@ from c360.serve.writes import Writer
 from c360.store import DuckDBStore
 from c360.store.erasing import rewrite_store
 
+log = logging.getLogger(__name__)
+
 __all__ = ["Metrics", "Service", "require"]
 
 # A store's "high value" line (the 90th percentile of lifetime value) is recomputed at most this
@@ -65,6 +68,10 @@ class Metrics:
             "c360_match_index_locked_bytes", "Bytes of the match index the resolving process"
             " keeps locked in memory (0: read through the page cache; the log says why).",
             registry=r,
+        )  # fmt: skip
+        self.views_locked = Gauge(
+            "c360_read_model_locked_bytes", "Bytes of the read model (the rendered views) kept"
+            " locked in memory (0: read through the page cache; the log says why).", registry=r,
         )  # fmt: skip
         self.last_change = Gauge("c360_last_change_seq", "Newest change-feed entry.", registry=r)
         self.writes = Counter(
@@ -156,6 +163,8 @@ class Service:
             self.views = ReadModel(self.root)
             if not self.views.current(self.store):
                 self.views.build(self.store, _labelled(progress, "Rendering the customers' views"))
+            self._stack.callback(self.views.let_go)
+            self._keep_views()
             self.match_index = match_index_of(self.root, self.config, self.store)
             if self.match_index is not None and not self.match_index.current(self.store):
                 self.match_index.build(
@@ -227,6 +236,7 @@ class Service:
             path = self.store.path
             self.store.close()
             rewrite_store(path)
+            self.views.let_go()
             drop_derived(self.root)
             self.store = DuckDBStore(path)
             self._stack.callback(self.store.close)
@@ -234,6 +244,7 @@ class Service:
             self.store.ensure_indexes()
             self.store.query("SET threads = 1")
             self.views.build(self.store)
+            self._keep_views()
             self.match_index = match_index_of(self.root, self.config, self.store)
             if self.match_index is not None:
                 self.match_index.build(self.store)
@@ -243,6 +254,13 @@ class Service:
             self.guarded_views.clear()
         self.notify_change()
         return erasure
+
+    def _keep_views(self) -> None:
+        resident = self.views.keep_in_memory()
+        self.metrics.views_locked.set(resident.locked)
+        if resident.reason is not None:
+            log.info("the read model is read through the page cache, not kept in memory: %s",
+                     resident.reason)  # fmt: skip
 
     def notify_change(self) -> None:
         with self.changed:
