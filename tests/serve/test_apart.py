@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from c360.progress import SilentReporter
 from c360.project.run import run_project
 from c360.serve.journal import JournalEntry
@@ -29,7 +31,8 @@ def _resolution(
 
 
 def _waiting(resolution: Resolution) -> Waiting:
-    return Waiting(JournalEntry.__new__(JournalEntry), resolution)
+    entry = JournalEntry(1, "crm", pa.table({}), [], {}, {}, "2026-01-01T00:00:00")
+    return Waiting(entry, resolution)
 
 
 def test_apart_scores_the_new_records_that_share_a_key_and_keeps_blocks_on_one_side_of_the_cap() -> (
