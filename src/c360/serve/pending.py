@@ -203,7 +203,6 @@ def _holding(
     for r in resolution.fresh:
         for n, fields in enumerate(rules):
             key = key_of(r.get(f) for f in fields)
-            token = ("key", str(n), key or "")
-            if key is not None and token in wanted:
+            if key is not None and (token := ("key", str(n), key)) in wanted:
                 out.setdefault(token, []).append(((resolution.source, str(r["_id"])), r))
     return out

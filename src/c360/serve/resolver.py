@@ -79,7 +79,7 @@ class Resolution:
     # The new versions of the changed records, and per blocking key the write moves: its
     # holders in the match index before the write, and how many the write adds (or takes
     # away). With them, a later write that shares only keys with this one can be shown not to
-    # rest on it (`Writer._apart`).
+    # rest on it (`c360.serve.pending.apart`).
     fresh: tuple[Record, ...] = ()
     blocks: Mapping[Token, tuple[int, int]] = field(default_factory=dict)
 
@@ -248,7 +248,7 @@ class Resolver:
         # The answer rests on the blocks of the written keys, and on the records it
         # re-clusters with their customers. A record compared but not linked to a changed one
         # (not re-clustered) weighs nothing in it: a waiting write that changes it moves it
-        # in or out of a block this write reads, and `Writer._apart` judges that.
+        # in or out of a block this write reads, and `pending.apart` judges that.
         reads = moved | {("record", *k) for k in [*keys, *changed]}
         reads |= {("customer", c) for c in previous.values()}
         writes = moved | {("record", *k) for k in [*keys, *changed]}
