@@ -4,6 +4,7 @@ found by `verify`."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from pathlib import Path
 
@@ -116,6 +117,8 @@ def test_the_service_writes_from_a_process_of_its_own_and_on_without_it(tmp_path
     log.note("key:1", "sales", "customer.read", "C1", ["email"], {})
     log.flush()  # committed by the process when this returns
     assert [e["customer_id"] for e in log.entries()] == ["C1"]
+    if hasattr(os, "SCHED_IDLE"):  # it runs on time no other task wants
+        assert os.sched_getscheduler(writer._process.pid or 0) == os.SCHED_IDLE
     writer._process.kill()  # it dies: the batch at hand is written by the service itself
     writer._process.join()
     log.note("key:1", "sales", "customer.read", "C2", ["email"], {"n": 2})
