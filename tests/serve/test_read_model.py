@@ -76,16 +76,19 @@ def test_stale_after_a_publish_and_rebuilt(tmp_path: Path) -> None:
                                                                             ("shop", "s9")}  # fmt: skip
 
 
-def test_web_visits_are_recounted_as_they_age(demo: Path) -> None:
+def test_web_visits_are_recounted_as_they_age(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = demo
     with DuckDBStore(root / "c360.duckdb") as store:
-        model = ReadModel(root)
-        model.build(store)
         (row,) = store.query(
             "SELECT customer_id, max(occurred_at) AS last FROM events WHERE type = 'web_visit'"
             " AND customer_id IS NOT NULL GROUP BY 1 ORDER BY last DESC, customer_id LIMIT 1"
         )
+        # Built and read a day after the demo's last visit (its data end at a fixed date).
+        last = datetime.fromisoformat(row["last"][:19])
+        monkeypatch.setattr("c360.serve.read_model.now", lambda: last + timedelta(days=1))
+        model = ReadModel(root)
+        model.build(store)
     recent = json.loads(model.get(row["customer_id"]) or b"{}")["insights"]["web_visits_30d"]
-    later = datetime.fromisoformat(row["last"][:19]) + timedelta(days=31)
+    later = last + timedelta(days=31)
     aged = json.loads(model.get(row["customer_id"], later) or b"{}")["insights"]["web_visits_30d"]
     assert recent >= 1 and aged == 0
