@@ -14,7 +14,7 @@ from c360.progress import SilentReporter
 from c360.project.run import run_project
 from c360.serve.journal import JournalEntry
 from c360.serve.pending import Waiting, apart
-from c360.serve.resolver import Resolution
+from c360.serve.resolution import Resolution
 from tests.project.conftest import write_project
 from tests.serve.conftest import Served, serve_project
 

@@ -16,7 +16,7 @@ from c360.demo import generate_company
 from c360.progress import SilentReporter
 from c360.project.run import run_project
 from c360.serve.journal import Journal
-from c360.serve.resolver import Resolution
+from c360.serve.resolution import Resolution
 from c360.serve.service import Service
 from c360.serve.writes import WritesPaused
 from tests.project.conftest import c360

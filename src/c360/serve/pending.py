@@ -19,7 +19,7 @@ from typing import Any
 from c360.project.neighbourhood import Key, key_of
 from c360.serve.journal import JournalEntry
 from c360.serve.live_records import Record
-from c360.serve.resolver import Resolution, Token
+from c360.serve.resolution import Resolution, Token
 
 __all__ = ["READ_WAIT_SECONDS", "Pending", "Waiting", "apart"]
 

@@ -41,7 +41,8 @@ from c360.resolve.levels import raw_field
 from c360.serve.live_records import Record
 from c360.serve.match_index import MatchIndex
 from c360.serve.resident import ResidentFile
-from c360.serve.resolver import Resolution, Resolver
+from c360.serve.resolution import Resolution
+from c360.serve.resolver import Resolver
 from c360.store import RunRecord
 from c360.store.base import Decision
 

@@ -55,7 +55,7 @@ from c360.serve.match_index import MatchIndex
 from c360.serve.outcomes import NeedsRun, UnknownSource, WriteRefused, WriteResult, WritesPaused
 from c360.serve.pending import Pending, Waiting, apart
 from c360.serve.publishing import PublishMethods
-from c360.serve.resolver import Resolution
+from c360.serve.resolution import Resolution
 from c360.serve.resolver_process import ResolverGone, ResolverInputs, ResolverProcess
 from c360.standardize import ColumnPlan
 
