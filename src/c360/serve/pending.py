@@ -94,24 +94,23 @@ class Pending:
     def _overlap(self, reads: Iterable[Token], writes: Iterable[Token]) -> bool:
         return any(t in self.writes for t in reads) or any(t in self.reads for t in writes)
 
-    def overlaps(self, resolution: Resolution) -> bool:
-        """Whether a resolution read what a waiting write changes, or changes what it read."""
-        with self._changed:
-            return self._overlap(resolution.reads, resolution.writes)
+    def _shared(self, resolution: Resolution) -> set[Token]:
+        """What a resolution read that a waiting write changes, or changes that one read."""
+        shared = {t for t in resolution.reads if t in self.writes}
+        shared |= {t for t in resolution.writes if t in self.reads}
+        return shared
 
     def overlapping(self, resolution: Resolution) -> list[Token]:
         """What of a resolution a waiting write changes or read."""
         with self._changed:
-            found = {t for t in resolution.reads if t in self.writes}
-            found |= {t for t in resolution.writes if t in self.reads}
-        return sorted(found)
+            return sorted(self._shared(resolution))
 
     def sharing_keys(self, resolution: Resolution) -> tuple[list[Token], list[Waiting]] | None:
-        """When all a resolution shares with the waiting writes is blocking keys: those keys,
-        and the waiting writes that move one. None when it shares anything else."""
+        """When all a resolution shares with the waiting writes is blocking keys: those keys
+        (none: it shares nothing), and the waiting writes that move one. None when it shares
+        anything else."""
         with self._changed:
-            shared = {t for t in resolution.reads if t in self.writes}
-            shared |= {t for t in resolution.writes if t in self.reads}
+            shared = self._shared(resolution)
             if any(t[0] != "key" for t in shared):
                 return None
             others = [w for w in self._waiting.values()
@@ -176,6 +175,7 @@ def apart(
     replaces, linked with the other's record, is a record both touch: not a key alone.)
     `rules` are the blocking rules' fields, as tokens number them."""
     mine = _holding(rules, resolution, keys)
+    held = [_holding(rules, w.resolution, keys) for w in others]
     pairs: list[tuple[Key, Record, Key, Record]] = []
     for token in keys:
         stored, change = resolution.blocks.get(token, (0, 0))
@@ -188,9 +188,8 @@ def apart(
             continue  # hot whichever land: the block selects no pairs
         if most > cap:
             return False
-        for w in others:
-            theirs = _holding(rules, w.resolution, [token]).get(token, [])
-            pairs += [(*a, *b) for a in mine.get(token, []) for b in theirs]
+        for theirs in held:
+            pairs += [(*a, *b) for a in mine.get(token, []) for b in theirs.get(token, [])]
     return not pairs or not links(pairs)
 
 

@@ -201,16 +201,17 @@ class Resolver:
         fresh_ids = set(assignment.new_ids)
         reserved = {k: c for k, c in after.items() if c in fresh_ids}
         customers = {k: (None if k in gone else after.get(k, before.get(k))) for k in written}
-        change: dict[Token, int] = {}
+        # Each blocking key the write moves: its stored holders, and how many the write adds.
+        blocks: dict[Token, tuple[int, int]] = {}
         for n, blocking in enumerate(self.rules):
             for r, step in [*((r, 1) for r in fresh),
                             *((old[c], -1) for c in changed if c in old)]:  # fmt: skip
                 key = key_of(r.get(f) for f in blocking.fields)
                 if key is not None:
                     token = ("key", str(n), key)
-                    change[token] = change.get(token, 0) + step
-        moved = set(change)
-        blocks = {t: (hood.held.get((int(t[1]), t[2]), 0), d) for t, d in change.items()}
+                    stored, change = blocks.get(token, (hood.held.get((n, key), 0), 0))
+                    blocks[token] = (stored, change + step)
+        moved = set(blocks)
         customer_ids = frozenset({*previous.values(), *after.values()})
         # The answer rests on the blocks of the written keys, and on the records it
         # re-clusters with their customers. A record compared but not linked to a changed one
@@ -261,30 +262,26 @@ class Resolver:
         self, candidates: set[tuple[int, int]], order: list[Key], records: Mapping[Key, Record]
     ) -> dict[tuple[int, int], _Pair]:
         """Compare and score candidate pairs, marking hard conflicts."""
-        pairs = {}
-        for a, b in sorted(candidates):
-            left, right = records[order[a]], records[order[b]]
-            # The engine takes an exact agreement's term frequency from the left record.
-            name, levels, probability = self.scorer.score(left, right, partial(_tf, left))
-            conflict = any(all(levels[f] == n for f, n in c) for c in self.conflicts)
-            matched = self.rule_names.index(name) if name is not None else None
-            pairs[(a, b)] = _Pair(matched, probability, conflict)
-        return pairs
+        return {(a, b): self._pair(records[order[a]], records[order[b]])
+                for a, b in sorted(candidates)}  # fmt: skip
+
+    def _pair(self, left: Record, right: Record) -> _Pair:
+        """Two records compared and scored; the engine takes an exact agreement's term
+        frequency from the left one."""
+        name, levels, probability = self.scorer.score(left, right, partial(_tf, left))
+        conflict = any(all(levels[f] == n for f, n in c) for c in self.conflicts)
+        matched = self.rule_names.index(name) if name is not None else None
+        return _Pair(matched, probability, conflict)
 
     def links(self, pairs: Sequence[tuple[Key, Record, Key, Record]]) -> bool:
         """Whether any of these pairs of records (each with its key) would be a link, scored
-        either way round (the left record's term frequencies count), or a steward's
-        decision names it."""
+        either way round, or a steward's decision names it."""
         decided = {frozenset((left, right)) for left, right, _ in self.decisions}
-        for key_a, a, key_b, b in pairs:
-            if frozenset((key_a, key_b)) in decided:
-                return True
-            for left, right in ((a, b), (b, a)):
-                name, levels, probability = self.scorer.score(left, right, partial(_tf, left))
-                conflict = any(all(levels[f] == n for f, n in c) for c in self.conflicts)
-                if name is not None or (probability >= self.threshold and not conflict):
-                    return True
-        return False
+        return any(
+            frozenset((key_a, key_b)) in decided
+            or self._linked(self._pair(a, b)) or self._linked(self._pair(b, a))
+            for key_a, a, key_b, b in pairs
+        )  # fmt: skip
 
     def _hot(self, hood: Neighbourhood, rule: int) -> set[tuple[Any, ...]]:
         """The hot key values of a rule (its fields' values), as `gather` named them."""

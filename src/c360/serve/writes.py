@@ -246,9 +246,9 @@ class Writer(PublishMethods):
         """Whether a resolution may be answered now: it shares nothing with the writes waiting
         to be published, or only blocking keys, and is `apart` from the writes that move
         them (called under `_resolving`)."""
-        if not self.pending.overlaps(resolution):
-            return True
         shared = self.pending.sharing_keys(resolution)
+        if shared is not None and not shared[0]:
+            return True
         resolver = self._resolver
         if shared is None or resolver is None:
             return False
