@@ -252,3 +252,39 @@ def test_a_guarded_view_is_kept_until_its_view_changes(tmp_path: Path) -> None:
         erased = s.client.delete(f"/customers/{john}", headers=s.headers("admin"))
         assert erased.status_code == 200, erased.text
         assert len(s.app.state.service.guarded_views) == 0
+
+
+def test_a_prepared_role_reads_views_guarded_with_the_read_model(tmp_path: Path) -> None:
+    """`prepared: true` changes how fast a role's first read is, never what it reads: every
+    view as the same policy guards it on the read, after a write too."""
+    root = write_project(tmp_path / "acme")
+    desk = {**POLICY["roles"]["marketing"], "prepared": True}
+    path = root / "c360.yaml"
+    path.write_text(path.read_text() + yaml.safe_dump(
+        {"governance": {"roles": {**POLICY["roles"], "desk": desk}}}))  # fmt: skip
+    run_project(root, SilentReporter())
+    for s in serve_project(root):
+        service = s.app.state.service
+        assert list(service.views.prepared) == ["desk"]
+        ids = [r["customer_id"] for r in service.store.query("SELECT customer_id FROM customers")]
+        for customer_id in ids:
+            prepared = s.client.get(f"/customers/{customer_id}", headers=s.headers("desk"))
+            live = s.client.get(f"/customers/{customer_id}", headers=s.headers("marketing"))
+            assert prepared.status_code == live.status_code == 200
+            assert prepared.json() == live.json(), customer_id
+        metrics = s.client.get("/metrics", headers=s.headers("admin")).text
+        assert f'c360_guarded_views_total{{result="prepared"}} {float(len(ids))}' in metrics
+        john = _john(s)
+        audit = s.client.get("/audit", params={"customer_id": john, "action": "customer.read"},
+                             headers=s.headers("admin")).json()["entries"]  # fmt: skip
+        fields = {e["role"]: e["fields"] for e in audit}
+        assert fields["desk"] == fields["marketing"] and "phone" not in fields["desk"]
+        # A write renders the view again, and guards it again for the prepared role with it.
+        put = s.client.put("/sources/crm/records/c1", headers=s.headers("writer"), json={
+            "fields": {"first_name": "John", "last_name": "Smith",
+                       "email": "john.smith@new.example", "phone": "(415) 555-2671",
+                       "street": "12 Main St", "modified": "2026-01-01"}})  # fmt: skip
+        assert put.status_code == 200, put.text
+        changed = s.client.get(f"/customers/{john}", headers=s.headers("desk"))
+        assert "j***@new.example" in changed.text and "john.smith@new" not in changed.text
+        assert "+14155552671" not in changed.text

@@ -92,3 +92,32 @@ def test_web_visits_are_recounted_as_they_age(demo: Path, monkeypatch: pytest.Mo
     later = last + timedelta(days=31)
     aged = json.loads(model.get(row["customer_id"], later) or b"{}")["insights"]["web_visits_30d"]
     assert recent >= 1 and aged == 0
+
+
+def test_guarded_views_follow_the_prepared_roles_without_a_rebuild(demo: Path) -> None:
+    """A role newly prepared has every view guarded into the file as it is; a changed policy
+    guards them again; a role no longer prepared leaves none behind."""
+
+    def marked(mark: str):  # type: ignore[no-untyped-def]
+        return lambda doc: (json.dumps({"id": doc["customer_id"], "mark": mark}).encode(), [mark])
+
+    with DuckDBStore(demo / "c360.duckdb") as store:
+        if not ReadModel(demo).current(store):
+            ReadModel(demo).build(store)
+        ids = [r["customer_id"] for r in store.query("SELECT customer_id FROM customers")]
+    assert ReadModel(demo).prepare() == 0  # nothing prepared, nothing to do
+    one = ReadModel(demo, {"desk": ("policy 1", marked("one"))})
+    assert one.prepare() == len(ids) and one.prepare() == 0
+    for customer_id in ids:
+        found = one.stored_for("desk", customer_id)
+        assert found is not None and found[0] == one.stored(customer_id)
+        assert found[1] == (json.dumps({"id": customer_id, "mark": "one"}).encode(), ["one"])
+    two = ReadModel(demo, {"desk": ("policy 2", marked("two"))})
+    assert two.prepare() == len(ids)
+    found = two.stored_for("desk", ids[0])
+    assert found is not None and found[1] is not None and found[1][1] == ["two"]
+    gone = ReadModel(demo)
+    assert gone.prepare() == 0
+    found = gone.stored_for("desk", ids[0])
+    assert found is not None and found[1] is None
+    assert gone.stored_for("desk", "C-NOT-ISSUED") is None

@@ -68,6 +68,11 @@ class Guard:
         return tuple(n.encode() for n in sorted(touched))
 
     @property
+    def insights_shown(self) -> bool:
+        """Whether the role sees a customer's calculated insights."""
+        return self._insights
+
+    @property
     def may_leave_untouched(self) -> bool:
         """Whether some rendered view may be sent as it is (`untouched` can say yes)."""
         return self._triggers is not None

@@ -23,6 +23,10 @@ value from a source, what that source's entry says. A value several sources hold
 point) is seen as the source that shows most of it shows it: a phone known from the CRM is no
 secret to a role that may read the CRM's records.
 
+A role that hides or masks something has each 360 view guarded when it reads it (and kept for its
+next reads); `prepared: true` has the service guard every view for the role ahead, with its read
+model, so that even a first read costs no more than an unrestricted role's (`c360.serve.read_model`).
+
 Three roles exist without being declared: `admin` (everything, shown), `writer` (read and write)
 and `reader` (read); the latter two follow the default. Declaring one of those names replaces
 it. An unknown field, source, event type or ability in the policy is a config error.
@@ -90,6 +94,12 @@ class RolePolicy(_Strict):
     events: dict[str, Action] = Field(
         default_factory=dict, description="Event type (order, case, …) → action."
     )
+    prepared: bool | None = Field(
+        None,
+        description="Keep every customer's view guarded for this role in the service's read"
+        " model, so that its first read of a customer costs what an unrestricted read does"
+        " (about one more view's worth of memory per customer, and that much more rendering).",
+    )
 
 
 class GovernanceConfig(_Strict):
@@ -152,6 +162,7 @@ class Role:
     fields: Mapping[str, str] = field(default_factory=dict)
     sources: Mapping[str, str | Mapping[str, str]] = field(default_factory=dict)
     events: Mapping[str, str] = field(default_factory=dict)
+    prepared: bool = False
 
     @property
     def unrestricted(self) -> bool:
@@ -227,6 +238,7 @@ def _merged(default: RolePolicy, role: RolePolicy, name: str) -> Role:
         fields={**default.fields, **role.fields},
         sources=sources,
         events={**default.events, **role.events},
+        prepared=bool(role.prepared if role.prepared is not None else default.prepared),
     )
 
 

@@ -13,6 +13,12 @@ read never waits for the disk. Reads over every customer touch the whole file at
 machine that reclaims file pages left untouched for a minute (Linux's DAMON `pageout` scheme)
 sent them to the disk from the event loop: 20-100 ms stalls of every request in flight.
 
+A role that hides or masks something reads a view guarded (`c360.serve.guarded_views`): parsed,
+guarded and written again on its first read of each customer, which costs as much as the rest of
+the read. For a role whose policy says `prepared: true`, the model keeps every view guarded for
+it too, made as the view is rendered and replaced with it, in the same transaction; a read finds
+both in one statement, so it never pairs a view with another version's guarded copy.
+
 A view is the same document `GET /customers/{id}` answers from the store (tested field for field
 against `customer_view`), for the customer's current ID. One part depends on the clock — web
 visits in the last 30 days — so the view keeps the visit times of the 30 days before it was built
@@ -26,24 +32,34 @@ import os
 import sqlite3
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from c360.project.view import _INSIGHTS, _TIMELINE_COLUMNS, high_value_line
 from c360.serve.resident import ResidentFile
 from c360.store import DuckDBStore
 from c360.store.duckdb_store import now
 
-__all__ = ["VIEWS_FILE", "ReadModel", "Stored"]
+__all__ = ["VIEWS_FILE", "Prepare", "Prepared", "ReadModel", "Stored"]
 
 VIEWS_FILE = ".c360-views.sqlite"
-_FORMAT = 1  # bump when the document changes shape
+_FORMAT = 2  # bump when the document changes shape
 _BATCH = 20_000
 _TIME = "%Y-%m-%dT%H:%M:%S"
 # A view as kept: its JSON compressed, and the times of its web visits (JSON) or None.
 Stored = tuple[bytes, str | None]
+# A view guarded for a role: its JSON and the fields it answers with (for the audit log).
+Prepared = tuple[bytes, list[str]]
+_ONE = "SELECT doc, visits FROM views WHERE customer_id = ?"
+# A view and its copy guarded for a role, in one statement: the copy is of the same version.
+_BOTH = ("SELECT v.doc, v.visits, p.doc, p.fields FROM views v LEFT JOIN prepared p"
+         " ON p.customer_id = v.customer_id AND p.role = ? WHERE v.customer_id = ?")  # fmt: skip
+# What guards a view (the parsed document) for a prepared role.
+Prepare = Callable[[dict[str, Any]], tuple[bytes, Sequence[str]]]
 
 
 def _id_list(ids: Sequence[str]) -> str:
@@ -127,11 +143,14 @@ def _documents_sql(
 class ReadModel:
     """The views of one project; `get` is safe from any thread."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, prepared: Mapping[str, tuple[str, Prepare]] | None = None):
+        """`prepared`: for each role whose views are kept guarded, what its policy is (a text
+        that changes when it does: the views are built again) and what guards a view for it."""
         self.path = root / VIEWS_FILE
         self._local = threading.local()
         self._lock = threading.Lock()
         self.resident = ResidentFile(self.path)
+        self.prepared = dict(prepared or {})
 
     def keep_in_memory(self) -> ResidentFile:
         """Lock the file's pages in memory as far as it has grown (all of it the first time;
@@ -147,6 +166,10 @@ class ReadModel:
         run = store.last_run()
         return json.dumps({"format": _FORMAT, "run": run.run_id if run else None,
                            "change": store.last_change()})  # fmt: skip
+
+    def _policies(self) -> str:
+        """The prepared roles' policies, as the file records those its guarded views follow."""
+        return json.dumps({role: policy for role, (policy, _) in sorted(self.prepared.items())})
 
     def current(self, store: DuckDBStore) -> bool:
         """Whether the file holds the views of the store's present state."""
@@ -175,6 +198,8 @@ class ReadModel:
             # A rowid table: a view (~1.2 kB compressed) fits its page, where a WITHOUT ROWID
             # table would spill each one into an overflow page of its own.
             db.execute("CREATE TABLE views (customer_id TEXT NOT NULL, doc BLOB, visits TEXT)")
+            db.execute("CREATE TABLE prepared (role TEXT NOT NULL, customer_id TEXT NOT NULL,"
+                       " doc BLOB, fields TEXT)")  # fmt: skip
             reader = store.stream(_documents_sql(since, high_value_line(store)), _BATCH)
             done = 0
             for batch in reader:
@@ -184,11 +209,15 @@ class ReadModel:
                     [(i, zlib.compress(d.encode(), 1), v if v != "[]" else None)
                      for i, d, v in zip(ids, docs, visits, strict=True)],
                 )  # fmt: skip
+                db.executemany("INSERT INTO prepared VALUES (?, ?, ?, ?)",
+                               self._guarded(zip(ids, docs, strict=True), self.prepared))  # fmt: skip
                 done += len(ids)
                 if progress is not None:
                     progress(done, total)
             db.execute("CREATE UNIQUE INDEX views_id ON views (customer_id)")
+            db.execute("CREATE UNIQUE INDEX prepared_id ON prepared (customer_id, role)")
             db.execute("INSERT INTO meta VALUES ('built_from', ?)", [self._stamp(store)])
+            db.execute("INSERT INTO meta VALUES ('prepared', ?)", [self._policies()])
             db.execute("INSERT INTO meta VALUES ('built_at', ?)", [as_of.strftime(_TIME)])
             db.commit()
             db.execute("PRAGMA journal_mode = WAL")  # readers go on while a write refreshes
@@ -211,13 +240,16 @@ class ReadModel:
         records = store.query(f"SELECT record_id FROM links WHERE customer_id IN ({_id_list(ids)})")
         record_ids = sorted({str(r["record_id"]) for r in records})
         rows = store.query(_documents_sql(since, high_value, ids, record_ids))
+        guarded = list(self._guarded(((r["customer_id"], r["doc"]) for r in rows), self.prepared))
         with self._lock, sqlite3.connect(self.path) as db:
             db.executemany("DELETE FROM views WHERE customer_id = ?", [(i,) for i in ids])
+            db.executemany("DELETE FROM prepared WHERE customer_id = ?", [(i,) for i in ids])
             db.executemany(
                 "INSERT INTO views VALUES (?, ?, ?)",
                 [(r["customer_id"], zlib.compress(r["doc"].encode(), 1),
                   r["visits"] if r["visits"] != "[]" else None) for r in rows],
             )  # fmt: skip
+            db.executemany("INSERT INTO prepared VALUES (?, ?, ?, ?)", guarded)
             db.execute("UPDATE meta SET value = ? WHERE key = 'built_from'", [self._stamp(store)])
         self.resident.extend()  # what checkpoints added to the file, once it is enough
         return len(rows)
@@ -227,16 +259,71 @@ class ReadModel:
         stored = self.stored(customer_id)
         return None if stored is None else self.render(stored, at)
 
-    def stored(self, customer_id: str) -> Stored | None:
-        """A current customer's view as kept (compressed, with its visits' times), or None."""
+    def prepare(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Bring the guarded views in step with the prepared roles' policies: guard every view
+        for a role newly prepared (or whose policy changed), and drop those of a role no longer
+        prepared. Return how many views were guarded; none when the file is in step (a build
+        guards them with the views)."""
+        with self._lock, sqlite3.connect(self.path) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'prepared'").fetchone()
+            held: dict[str, str] = json.loads(row[0]) if row is not None else {}
+            wanted = json.loads(self._policies())
+            stale = [(r,) for r, policy in held.items() if wanted.get(r) != policy]
+            missing = {r: self.prepared[r] for r, policy in wanted.items() if held.get(r) != policy}
+            if not stale and not missing:
+                return 0
+            db.executemany("DELETE FROM prepared WHERE role = ?", stale)
+            total, done, last = db.execute("SELECT count(*) FROM views").fetchone()[0], 0, 0
+            while missing:
+                batch = db.execute("SELECT rowid, customer_id, doc FROM views WHERE rowid > ?"
+                                   " ORDER BY rowid LIMIT ?", (last, _BATCH)).fetchall()  # fmt: skip
+                if not batch:
+                    break
+                views = ((i, zlib.decompress(doc).decode()) for _, i, doc in batch)
+                db.executemany("INSERT INTO prepared VALUES (?, ?, ?, ?)",
+                               self._guarded(views, missing))  # fmt: skip
+                last, done = batch[-1][0], done + len(batch)
+                if progress is not None:
+                    progress(done, total)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('prepared', ?)", [self._policies()])
+        self.resident.extend()
+        return done
+
+    @staticmethod
+    def _guarded(
+        views: Iterable[tuple[str, str]], roles: Mapping[str, tuple[str, Prepare]]
+    ) -> Iterator[tuple[str, str, bytes, str]]:
+        """Rows of the `prepared` table for these (customer ID, view JSON): one per role of
+        `roles`, each view parsed once."""
+        if not roles:
+            return
+        for customer_id, doc in views:
+            parsed = orjson.loads(doc)
+            for role, (_, prepare) in roles.items():
+                body, fields = prepare(parsed)
+                yield (role, customer_id, zlib.compress(body, 1),
+                       orjson.dumps(list(fields)).decode())  # fmt: skip
+
+    def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
             self._local.db = db
-        row = db.execute(
-            "SELECT doc, visits FROM views WHERE customer_id = ?", (customer_id,)
-        ).fetchone()
+        return db
+
+    def stored(self, customer_id: str) -> Stored | None:
+        """A current customer's view as kept (compressed, with its visits' times), or None."""
+        row = self._db().execute(_ONE, (customer_id,)).fetchone()
         return None if row is None else (row[0], row[1])
+
+    def stored_for(self, role: str, customer_id: str) -> tuple[Stored, Prepared | None] | None:
+        """A current customer's view as kept, and the same view guarded for `role` (None if
+        the role's views are not prepared); None if it is not a current customer."""
+        row = self._db().execute(_BOTH, (role, customer_id)).fetchone()
+        if row is None:
+            return None
+        prepared = None if row[2] is None else (zlib.decompress(row[2]), orjson.loads(row[3]))
+        return (row[0], row[1]), prepared
 
     @staticmethod
     def render(stored: Stored, at: datetime | None = None) -> bytes:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -36,7 +37,7 @@ from c360.serve.gate import Gate
 from c360.serve.guarded_views import GuardedViews
 from c360.serve.keys import KeyRing, Principal
 from c360.serve.match_index import MatchIndex, match_index_of
-from c360.serve.read_model import ReadModel
+from c360.serve.read_model import Prepare, ReadModel
 from c360.serve.writes import Writer
 from c360.store import DuckDBStore
 from c360.store.erasing import rewrite_store
@@ -117,7 +118,8 @@ class Metrics:
         )  # fmt: skip
         self.guarded = Counter(
             "c360_guarded_views", "Reads of a 360 view that the role's policy changes, by"
-            " whether the guarded view was kept from an earlier read (kept) or worked out (new).",
+            " whether the guarded view was prepared with the read model (prepared), kept from"
+            " an earlier read (kept) or worked out (new).",
             ["result"], registry=r,
         )  # fmt: skip
 
@@ -160,9 +162,14 @@ class Service:
             # with less CPU than spreading each over every core.
             self.store.query("SET threads = 1")
             self.writer = Writer(self)
-            self.views = ReadModel(self.root)
+            self.views = ReadModel(self.root, self._prepared_roles())
             if not self.views.current(self.store):
-                self.views.build(self.store, _labelled(progress, "Rendering the customers' views"))
+                prepared = "".join(f", guarded for {r}" for r in self.views.prepared)
+                self.views.build(self.store, _labelled(progress, "Rendering the customers'"
+                                                       f" views{prepared}"))  # fmt: skip
+            # A role newly prepared (or whose policy changed), or no longer prepared.
+            roles = ", ".join(self.views.prepared) or "no role"
+            self.views.prepare(_labelled(progress, f"Guarding the customers' views for {roles}"))
             self._stack.callback(self.views.let_go)
             self._keep_views()
             self.match_index = match_index_of(self.root, self.config, self.store)
@@ -204,6 +211,20 @@ class Service:
             guard = Guard.from_plans(self.policy.role(role), self.writer.column_plans())
             self._guards[role] = guard
         return guard
+
+    def _prepared_roles(self) -> dict[str, tuple[str, Prepare]]:
+        """The roles whose views the read model keeps guarded (`prepared: true`, and something
+        to guard): each one's policy, and what guards a view for it."""
+
+        def preparer(role: str) -> Prepare:
+            def prepare(doc: dict[str, Any]) -> tuple[bytes, Sequence[str]]:
+                view, fields = self.guard(role).view_and_fields(doc)
+                return orjson.dumps(view), fields
+
+            return prepare
+
+        return {name: (repr(role), preparer(name)) for name, role in self.policy.roles.items()
+                if role.prepared and not role.unrestricted}  # fmt: skip
 
     def audited(self, request: Request, action: str, customer_id: str | None,
                 fields: Sequence[str] = ("*",), **detail: Any) -> None:  # fmt: skip
