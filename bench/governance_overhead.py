@@ -16,19 +16,24 @@
   - one of `bench_restricted`, a role that masks emails and birth dates and hides phones and
     cases: each view is parsed, guarded and serialised again the first time the role reads it,
     and kept for its later reads while the view is unchanged (`c360.serve.guarded_views`);
+    every read is audited;
+  - one of `bench_prepared`, the same policy with `prepared: true`: every view is guarded for it
+    with the read model (before the service answers; the first run after a change of the
+    store guards half a million views, about two minutes), and a read sends the guarded copy;
     every read is audited.
 
 Reads are drawn at random from `--customers` customers (10,000 by default): after the first
 rounds the restricted role finds most views kept. With `--customers 0` they are drawn from every
 customer (half a million), and nearly every read is the role's first of its customer: that run
-measures the guarding itself. The report says how many reads found their guarded view kept.
+measures the guarding itself. The report says how many reads found their guarded view kept
+(`kept`), worked it out (`new`) or sent the prepared copy (`prepared`).
 
-The bench adds that role to the project's `c360.yaml` for the run, and sets the project's audit
+The bench adds those two roles to the project's `c360.yaml` for the run, and sets the project's audit
 log aside so that the run starts with an empty one (appending to a big log costs more); both
 are put back afterwards. Each service gets its own keys file, put back too.
 
-Both services run side by side, and each round reads the three (ungoverned; governed as
-`reader` and as `bench_restricted`) one after the other, the order turned every other round:
+Both services run side by side, and each round reads the four (ungoverned; governed as
+`reader`, `bench_restricted` and `bench_prepared`) one after the other, the order turned every other round:
 the speed of a shared machine drifts over tens of seconds, so readings seconds apart compare
 best. A reading is wrk at 4 connections for `--seconds` over the same customers (after
 a 3 s warm-up of each at the start), with the service's processor time (its child processes'
@@ -68,6 +73,7 @@ REPO = Path(__file__).resolve().parents[1]
 PATCH = Path(__file__).with_name("ungoverned.patch")
 ROLE = {"fields": {"email": "mask", "birth_date": "mask", "phone": "hide"},
         "events": {"case": "hide"}}  # fmt: skip
+SIDES = ("without", "reader", "restricted", "prepared")
 
 
 @contextmanager
@@ -194,7 +200,8 @@ def _with_role(original: str) -> str:
     governance = config.setdefault("governance", {}) or {}
     config["governance"] = governance
     roles = governance.setdefault("roles", {}) or {}
-    governance["roles"] = {**roles, "bench_restricted": ROLE}
+    governance["roles"] = {**roles, "bench_restricted": ROLE,
+                           "bench_prepared": {**ROLE, "prepared": True}}  # fmt: skip
     return yaml.safe_dump(config, sort_keys=False)
 
 
@@ -235,8 +242,8 @@ def main() -> None:
             twin = _twin(project, tmp / "twin")
             with (
                 _server(ungoverned, twin, args.port + 1, ["reader"]) as (bare, bare_keys),
-                _server(REPO / "src", project, args.port, ["reader", "bench_restricted"]) as (
-                    governed, keys),
+                _server(REPO / "src", project, args.port,
+                        ["reader", "bench_restricted", "bench_prepared"]) as (governed, keys),
             ):  # fmt: skip
                 sides = {
                     "without": (f"{url}:{args.port + 1}", bare,
@@ -245,6 +252,8 @@ def main() -> None:
                                _script(tmp, id_file, keys["reader"])),
                     "restricted": (f"{url}:{args.port}", governed,
                                    _script(tmp, id_file, keys["bench_restricted"])),
+                    "prepared": (f"{url}:{args.port}", governed,
+                                 _script(tmp, id_file, keys["bench_prepared"])),
                 }  # fmt: skip
                 for side_url, _, script in sides.values():
                     _wrk(side_url, script, 4, 3)  # warm-up: caches and the page cache
@@ -268,7 +277,7 @@ def main() -> None:
         """Each round's figure for `side` over the ungoverned one's in the same round."""
         return [float(r[side][what]) / float(r["without"][what]) for r in rounds]  # type: ignore[index]
 
-    sides = ("without", "reader", "restricted")
+    sides = SIDES
     figures = ("p50_ms", "p99_ms", "per_second", "cpu_ms_per_request")
     result = {
         "customers": len(ids),

@@ -76,10 +76,9 @@ async def get_customer(customer_id: str, request: Request, who: Reader) -> Any:
         await run_in_threadpool(_settled, service, customer_id)
     # A current ID: its view, rendered when the service started (a lookup of microseconds,
     # answered on the event loop). Any other ID is resolved in the store, off the loop.
-    role = guard.role
     prepared = None
-    if role.name in service.views.prepared:
-        found = service.views.stored_for(role.name, customer_id)
+    if who.role in service.views.prepared:
+        found = service.views.stored_for(who.role, customer_id)
         stored, prepared = (None, None) if found is None else found
     else:
         stored = service.views.stored(customer_id)
@@ -92,8 +91,8 @@ async def get_customer(customer_id: str, request: Request, who: Reader) -> Any:
     # Guarded with the read model for a prepared role. Not for a customer who refuses
     # processing (no insights), nor where visits age and the role sees their count.
     if prepared is not None and not refusing and (stored[1] is None or not guard.insights_shown):
-        service.metrics.guarded.labels(result="prepared").inc()
-        service.audited(request, "customer.read", customer_id, prepared[1])
+        service.metrics.guarded_as["prepared"].inc()
+        service.noted(who, "customer.read", customer_id, prepared[1])
         return Response(prepared[0], media_type="application/json")
     ready = None
     if not refusing and guard.may_leave_untouched:
@@ -101,7 +100,7 @@ async def get_customer(customer_id: str, request: Request, who: Reader) -> Any:
         if guard.untouched(ready):
             # Nothing in it is for the policy to hide or mask: sent as rendered, all of what
             # c360 holds (`*`).
-            service.audited(request, "customer.read", customer_id)
+            service.noted(who, "customer.read", customer_id)
             return Response(ready, media_type="application/json")
 
     def guarded() -> tuple[bytes, list[str]]:
@@ -112,8 +111,8 @@ async def get_customer(customer_id: str, request: Request, who: Reader) -> Any:
     # Kept from an earlier read of the same view, it is sent without the view being rendered.
     body, shown, kept = service.guarded_views.get(guard.role.name, customer_id, refusing,
                                                   service.views.version(stored), guarded)  # fmt: skip
-    service.metrics.guarded.labels(result="kept" if kept else "new").inc()
-    service.audited(request, "customer.read", customer_id, shown)
+    service.metrics.guarded_as["kept" if kept else "new"].inc()
+    service.noted(who, "customer.read", customer_id, shown)
     return Response(body, media_type="application/json")
 
 
