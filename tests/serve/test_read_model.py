@@ -109,15 +109,15 @@ def test_guarded_views_follow_the_prepared_roles_without_a_rebuild(demo: Path) -
     one = ReadModel(demo, {"desk": ("policy 1", marked("one"))})
     assert one.prepare() == len(ids) and one.prepare() == 0
     for customer_id in ids:
-        found = one.stored_for("desk", customer_id)
-        assert found is not None and found[0] == one.stored(customer_id)
-        assert found[1] == (json.dumps({"id": customer_id, "mark": "one"}).encode(), ["one"])
+        stored = one.stored(customer_id)
+        assert stored is not None
+        mark = json.dumps({"id": customer_id, "mark": "one"}).encode()
+        assert one.guarded("desk", customer_id) == (mark, ("one",), stored[1])
     two = ReadModel(demo, {"desk": ("policy 2", marked("two"))})
     assert two.prepare() == len(ids)
-    found = two.stored_for("desk", ids[0])
-    assert found is not None and found[1] is not None and found[1][1] == ["two"]
+    found = two.guarded("desk", ids[0])
+    assert found is not None and found[1] == ("two",)
     gone = ReadModel(demo)
     assert gone.prepare() == 0
-    found = gone.stored_for("desk", ids[0])
-    assert found is not None and found[1] is None
-    assert gone.stored_for("desk", "C-NOT-ISSUED") is None
+    assert gone.guarded("desk", ids[0]) is None and gone.stored(ids[0]) is not None
+    assert two.guarded("desk", "C-NOT-ISSUED") is None

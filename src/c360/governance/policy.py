@@ -34,6 +34,7 @@ it. An unknown field, source, event type or ability in the policy is a config er
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -188,6 +189,13 @@ class Role:
 
     def may(self, ability: str) -> bool:
         return ability in self.can
+
+    @property
+    def fingerprint(self) -> str:
+        """What the role may see, as text: the same for the same policy, in any process."""
+        return json.dumps({"default": self.default, "fields": self.fields,
+                           "sources": self.sources, "events": self.events},
+                          sort_keys=True, default=dict)  # fmt: skip
 
     def for_field(self, name: str, sources: Iterable[str | None] = ()) -> str:
         """How this role sees a value of field `name` (`phone_2` is a phone) held by

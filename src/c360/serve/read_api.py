@@ -74,26 +74,23 @@ async def get_customer(customer_id: str, request: Request, who: Reader) -> Any:
     guard = service.guard(who.role)
     if customer_id in service.writer.pending.customers:
         await run_in_threadpool(_settled, service, customer_id)
+    refusing = customer_id in service.refusing
+    # Guarded with the read model, for a prepared role. Not for a customer who refuses
+    # processing (no insights), nor where visits age and the role sees their count.
+    if who.role in service.views.prepared and not refusing:
+        prepared = service.views.guarded(who.role, customer_id)
+        if prepared is not None and (prepared[2] is None or not guard.insights_shown):
+            service.metrics.guarded_as["prepared"].inc()
+            service.noted(who, "customer.read", customer_id, prepared[1])
+            return Response(prepared[0], media_type="application/json")
     # A current ID: its view, rendered when the service started (a lookup of microseconds,
     # answered on the event loop). Any other ID is resolved in the store, off the loop.
-    prepared = None
-    if who.role in service.views.prepared:
-        found = service.views.stored_for(who.role, customer_id)
-        stored, prepared = (None, None) if found is None else found
-    else:
-        stored = service.views.stored(customer_id)
+    stored = service.views.stored(customer_id)
     if stored is None:
         doc = await run_in_threadpool(_view_from_store, service, customer_id)
         view, fields = _guarded(service, guard, doc)
         service.audited(request, "customer.read", view["customer_id"], fields)
         return view
-    refusing = customer_id in service.refusing
-    # Guarded with the read model for a prepared role. Not for a customer who refuses
-    # processing (no insights), nor where visits age and the role sees their count.
-    if prepared is not None and not refusing and (stored[1] is None or not guard.insights_shown):
-        service.metrics.guarded_as["prepared"].inc()
-        service.noted(who, "customer.read", customer_id, prepared[1])
-        return Response(prepared[0], media_type="application/json")
     ready = None
     if not refusing and guard.may_leave_untouched:
         ready = service.views.render(stored)

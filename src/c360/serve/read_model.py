@@ -17,7 +17,7 @@ A role that hides or masks something reads a view guarded (`c360.serve.guarded_v
 guarded and written again on its first read of each customer, which costs as much as the rest of
 the read. For a role whose policy says `prepared: true`, the model keeps every view guarded for
 it too, made as the view is rendered and replaced with it, in the same transaction; a read finds
-both in one statement, so it never pairs a view with another version's guarded copy.
+it in one lookup, as fast as the view's own.
 
 A view is the same document `GET /customers/{id}` answers from the store (tested field for field
 against `customer_view`), for the customer's current ID. One part depends on the clock — web
@@ -27,6 +27,7 @@ and recounts them when it is read.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -47,17 +48,16 @@ from c360.store.duckdb_store import now
 __all__ = ["VIEWS_FILE", "Prepare", "Prepared", "ReadModel", "Stored"]
 
 VIEWS_FILE = ".c360-views.sqlite"
-_FORMAT = 2  # bump when the document changes shape
+_FORMAT = 3  # bump when the document (or the file) changes shape
 _BATCH = 20_000
 _TIME = "%Y-%m-%dT%H:%M:%S"
 # A view as kept: its JSON compressed, and the times of its web visits (JSON) or None.
 Stored = tuple[bytes, str | None]
-# A view guarded for a role: its JSON and the fields it answers with (for the audit log).
-Prepared = tuple[bytes, list[str]]
+# A view guarded for a role: its JSON, the fields it answers with (for the audit log), and the
+# times of the view's web visits (JSON) or None.
+Prepared = tuple[bytes, tuple[str, ...], str | None]
 _ONE = "SELECT doc, visits FROM views WHERE customer_id = ?"
-# A view and its copy guarded for a role, in one statement: the copy is of the same version.
-_BOTH = ("SELECT v.doc, v.visits, p.doc, p.fields FROM views v LEFT JOIN prepared p"
-         " ON p.customer_id = v.customer_id AND p.role = ? WHERE v.customer_id = ?")  # fmt: skip
+_GUARDED = "SELECT doc, fields, visits FROM prepared WHERE customer_id = ? AND role = ?"
 # What guards a view (the parsed document) for a prepared role.
 Prepare = Callable[[dict[str, Any]], tuple[bytes, Sequence[str]]]
 
@@ -144,8 +144,9 @@ class ReadModel:
     """The views of one project; `get` is safe from any thread."""
 
     def __init__(self, root: Path, prepared: Mapping[str, tuple[str, Prepare]] | None = None):
-        """`prepared`: for each role whose views are kept guarded, what its policy is (a text
-        that changes when it does: the views are built again) and what guards a view for it."""
+        """`prepared`: for each role whose views are kept guarded, its policy (a text that
+        changes when the policy does, and the views are guarded again: `prepare`) and what
+        guards a view for it."""
         self.path = root / VIEWS_FILE
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -199,7 +200,7 @@ class ReadModel:
             # table would spill each one into an overflow page of its own.
             db.execute("CREATE TABLE views (customer_id TEXT NOT NULL, doc BLOB, visits TEXT)")
             db.execute("CREATE TABLE prepared (role TEXT NOT NULL, customer_id TEXT NOT NULL,"
-                       " doc BLOB, fields TEXT)")  # fmt: skip
+                       " doc BLOB, fields TEXT, visits TEXT)")  # fmt: skip
             reader = store.stream(_documents_sql(since, high_value_line(store)), _BATCH)
             done = 0
             for batch in reader:
@@ -209,8 +210,8 @@ class ReadModel:
                     [(i, zlib.compress(d.encode(), 1), v if v != "[]" else None)
                      for i, d, v in zip(ids, docs, visits, strict=True)],
                 )  # fmt: skip
-                db.executemany("INSERT INTO prepared VALUES (?, ?, ?, ?)",
-                               self._guarded(zip(ids, docs, strict=True), self.prepared))  # fmt: skip
+                db.executemany("INSERT INTO prepared VALUES (?, ?, ?, ?, ?)",
+                               self._guarded(zip(ids, docs, visits, strict=True), self.prepared))  # fmt: skip
                 done += len(ids)
                 if progress is not None:
                     progress(done, total)
@@ -240,7 +241,8 @@ class ReadModel:
         records = store.query(f"SELECT record_id FROM links WHERE customer_id IN ({_id_list(ids)})")
         record_ids = sorted({str(r["record_id"]) for r in records})
         rows = store.query(_documents_sql(since, high_value, ids, record_ids))
-        guarded = list(self._guarded(((r["customer_id"], r["doc"]) for r in rows), self.prepared))
+        guarded = list(self._guarded(((r["customer_id"], r["doc"], r["visits"]) for r in rows),
+                                     self.prepared))  # fmt: skip
         with self._lock, sqlite3.connect(self.path) as db:
             db.executemany("DELETE FROM views WHERE customer_id = ?", [(i,) for i in ids])
             db.executemany("DELETE FROM prepared WHERE customer_id = ?", [(i,) for i in ids])
@@ -249,7 +251,7 @@ class ReadModel:
                 [(r["customer_id"], zlib.compress(r["doc"].encode(), 1),
                   r["visits"] if r["visits"] != "[]" else None) for r in rows],
             )  # fmt: skip
-            db.executemany("INSERT INTO prepared VALUES (?, ?, ?, ?)", guarded)
+            db.executemany("INSERT INTO prepared VALUES (?, ?, ?, ?, ?)", guarded)
             db.execute("UPDATE meta SET value = ? WHERE key = 'built_from'", [self._stamp(store)])
         self.resident.extend()  # what checkpoints added to the file, once it is enough
         return len(rows)
@@ -275,12 +277,14 @@ class ReadModel:
             db.executemany("DELETE FROM prepared WHERE role = ?", stale)
             total, done, last = db.execute("SELECT count(*) FROM views").fetchone()[0], 0, 0
             while missing:
-                batch = db.execute("SELECT rowid, customer_id, doc FROM views WHERE rowid > ?"
-                                   " ORDER BY rowid LIMIT ?", (last, _BATCH)).fetchall()  # fmt: skip
+                batch = db.execute(
+                    "SELECT rowid, customer_id, doc, visits FROM views WHERE rowid > ?"
+                    " ORDER BY rowid LIMIT ?", (last, _BATCH),
+                ).fetchall()  # fmt: skip
                 if not batch:
                     break
-                views = ((i, zlib.decompress(doc).decode()) for _, i, doc in batch)
-                db.executemany("INSERT INTO prepared VALUES (?, ?, ?, ?)",
+                views = ((i, zlib.decompress(doc).decode(), v) for _, i, doc, v in batch)
+                db.executemany("INSERT INTO prepared VALUES (?, ?, ?, ?, ?)",
                                self._guarded(views, missing))  # fmt: skip
                 last, done = batch[-1][0], done + len(batch)
                 if progress is not None:
@@ -291,18 +295,18 @@ class ReadModel:
 
     @staticmethod
     def _guarded(
-        views: Iterable[tuple[str, str]], roles: Mapping[str, tuple[str, Prepare]]
-    ) -> Iterator[tuple[str, str, bytes, str]]:
-        """Rows of the `prepared` table for these (customer ID, view JSON): one per role of
-        `roles`, each view parsed once."""
+        views: Iterable[tuple[str, str, str | None]], roles: Mapping[str, tuple[str, Prepare]]
+    ) -> Iterator[tuple[str, str, bytes, str, str | None]]:
+        """Rows of the `prepared` table for these (customer ID, view JSON, visits): one per
+        role of `roles`, each view parsed once."""
         if not roles:
             return
-        for customer_id, doc in views:
+        for customer_id, doc, visits in views:
             parsed = orjson.loads(doc)
             for role, (_, prepare) in roles.items():
                 body, fields = prepare(parsed)
-                yield (role, customer_id, zlib.compress(body, 1),
-                       orjson.dumps(list(fields)).decode())  # fmt: skip
+                yield (role, customer_id, zlib.compress(body, 1), "\x1f".join(fields),
+                       visits if visits != "[]" else None)  # fmt: skip
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -316,14 +320,12 @@ class ReadModel:
         row = self._db().execute(_ONE, (customer_id,)).fetchone()
         return None if row is None else (row[0], row[1])
 
-    def stored_for(self, role: str, customer_id: str) -> tuple[Stored, Prepared | None] | None:
-        """A current customer's view as kept, and the same view guarded for `role` (None if
-        the role's views are not prepared); None if it is not a current customer."""
-        row = self._db().execute(_BOTH, (role, customer_id)).fetchone()
-        if row is None:
-            return None
-        prepared = None if row[2] is None else (zlib.decompress(row[2]), orjson.loads(row[3]))
-        return (row[0], row[1]), prepared
+    def guarded(self, role: str, customer_id: str) -> Prepared | None:
+        """A current customer's view guarded for a prepared `role`, as it was when the view
+        was rendered (its visits counted then); None if there is none (not a current
+        customer, or the role's views are not prepared)."""
+        row = self._db().execute(_GUARDED, (customer_id, role)).fetchone()
+        return None if row is None else (zlib.decompress(row[0]), _fields(row[1]), row[2])
 
     @staticmethod
     def render(stored: Stored, at: datetime | None = None) -> bytes:
@@ -340,6 +342,12 @@ class ReadModel:
         """What tells one rendering of a view from another, without rendering it: the kept
         bytes, and the visits they count now."""
         return hash(stored[0]), None if stored[1] is None else _visits(stored[1], at)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fields(joined: str) -> tuple[str, ...]:
+    """The fields a guarded view answers with, as kept; one tuple for every view with the same."""
+    return tuple(joined.split("\x1f")) if joined else ()
 
 
 def _visits(times: str, at: datetime | None) -> int:

@@ -226,7 +226,7 @@ class Service:
 
             return prepare
 
-        return {name: (repr(role), preparer(name)) for name, role in self.policy.roles.items()
+        return {name: (role.fingerprint, preparer(name)) for name, role in self.policy.roles.items()
                 if role.prepared and not role.unrestricted}  # fmt: skip
 
     def audited(self, request: Request, action: str, customer_id: str | None,
