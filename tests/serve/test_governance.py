@@ -225,6 +225,15 @@ def test_subject_export_over_the_api_is_for_admins(governed: Served) -> None:
     assert any(e["action"] == "customer.read" for e in doc["audit"])
 
 
+def _new_email_for_john(s: Served) -> None:
+    """Write John's CRM record again with a new email (john.smith@new.example)."""
+    put = s.client.put("/sources/crm/records/c1", headers=s.headers("writer"), json={
+        "fields": {"first_name": "John", "last_name": "Smith",
+                   "email": "john.smith@new.example", "phone": "(415) 555-2671",
+                   "street": "12 Main St", "modified": "2026-01-01"}})  # fmt: skip
+    assert put.status_code == 200, put.text
+
+
 def test_a_guarded_view_is_kept_until_its_view_changes(tmp_path: Path) -> None:
     root = write_project(tmp_path / "acme")
     path = root / "c360.yaml"
@@ -240,11 +249,7 @@ def test_a_guarded_view_is_kept_until_its_view_changes(tmp_path: Path) -> None:
         assert 'c360_guarded_views_total{result="new"} 1.0' in metrics
         assert 'c360_guarded_views_total{result="kept"} 1.0' in metrics
         # A write renders the view again: the next read guards the new one.
-        put = s.client.put("/sources/crm/records/c1", headers=s.headers("writer"), json={
-            "fields": {"first_name": "John", "last_name": "Smith",
-                       "email": "john.smith@new.example", "phone": "(415) 555-2671",
-                       "street": "12 Main St", "modified": "2026-01-01"}})  # fmt: skip
-        assert put.status_code == 200, put.text
+        _new_email_for_john(s)
         changed = s.client.get(f"/customers/{john}", headers=s.headers("marketing"))
         assert "j***@new.example" in changed.text and "john.smith@new" not in changed.text
         assert len(s.app.state.service.guarded_views) == 1  # the old one replaced
@@ -280,11 +285,7 @@ def test_a_prepared_role_reads_views_guarded_with_the_read_model(tmp_path: Path)
         fields = {e["role"]: e["fields"] for e in audit}
         assert fields["desk"] == fields["marketing"] and "phone" not in fields["desk"]
         # A write renders the view again, and guards it again for the prepared role with it.
-        put = s.client.put("/sources/crm/records/c1", headers=s.headers("writer"), json={
-            "fields": {"first_name": "John", "last_name": "Smith",
-                       "email": "john.smith@new.example", "phone": "(415) 555-2671",
-                       "street": "12 Main St", "modified": "2026-01-01"}})  # fmt: skip
-        assert put.status_code == 200, put.text
+        _new_email_for_john(s)
         changed = s.client.get(f"/customers/{john}", headers=s.headers("desk"))
         assert "j***@new.example" in changed.text and "john.smith@new" not in changed.text
         assert "+14155552671" not in changed.text
