@@ -17,8 +17,9 @@ setup: $(BIN)/c360
 demo: setup
 	$(BIN)/c360 demo
 
+# Two workers: the suite is processor-bound, and every test has its own files and databases.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 lint: setup
 	$(BIN)/ruff check src tests bench
