@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from c360.governance import AuditEntry, AuditLog
@@ -38,6 +39,19 @@ def test_entries_chain_and_verify(tmp_path: Path) -> None:
     assert [e["seq"] for e in log.entries(since=5)] == [6, 7, 8]
     assert [e["customer_id"] for e in log.entries(customer_ids=["C9", "C0", "C3"])] == [
         "C0", "C3", "C9"]  # fmt: skip
+    log.close()
+
+
+def test_noted_times_are_written_as_datetime_writes_them(tmp_path: Path) -> None:
+    """Reads' entries are written out without a `datetime` each; the text is the same."""
+    times = [1_795_000_000.0, 1_795_000_000.123456, 1_795_000_000.9999996, 1_795_000_059.5]
+    log = AuditLog(tmp_path)
+    for at in times:
+        log.append_noted([(at, "key:1", "sales", "customer.read", "C1", ("email",), {})])
+    written = [e["at"] for e in log.entries()]
+    assert written == [datetime.fromtimestamp(round(at, 6), UTC).isoformat(timespec="microseconds")
+                       for at in times]  # fmt: skip
+    assert log.verify().ok
     log.close()
 
 

@@ -22,6 +22,7 @@ return.
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import hashlib
 import json
@@ -86,20 +87,65 @@ def entry_of(
     detail: dict[str, Any],
 ) -> AuditEntry:
     """The entry a `Noted` stands for (`at` a `time.time()`, or already written out)."""
-    when = (
-        at
-        if isinstance(at, str)
-        else datetime.fromtimestamp(at, UTC).isoformat(timespec="microseconds")
-    )
-    return AuditEntry(actor, role, action, customer_id, tuple(fields), detail, when)
+    return AuditEntry(actor, role, action, customer_id, tuple(fields), detail, _stamp(at))
+
+
+def _stamp(at: float | str) -> str:
+    """`at` (a `time.time()`) as the log writes times: ISO 8601 in UTC, to the microsecond."""
+    if isinstance(at, str):
+        return at
+    second, micro = divmod(round(at * 1_000_000), 1_000_000)
+    return f"{_second(second)}.{micro:06d}+00:00"
+
+
+@functools.lru_cache(maxsize=64)
+def _second(second: int) -> str:
+    """A whole second as ISO 8601 in UTC: worked out once for every entry noted in it."""
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _digest(prev: str, seq: int, e: AuditEntry) -> str:
-    content = orjson.dumps(
-        [seq, e.at, e.actor, e.role, e.action, e.customer_id, list(e.fields), e.detail],
-        option=orjson.OPT_SORT_KEYS, default=str,
-    )  # fmt: skip
+    return _chained(prev, seq, e.at, e.actor, e.role, e.action, e.customer_id, e.fields, e.detail)
+
+
+def _chained(
+    prev: str,
+    seq: int,
+    at: str,
+    actor: str,
+    role: str,
+    action: str,
+    customer_id: str | None,
+    fields: Sequence[str],
+    detail: dict[str, Any],
+) -> str:
+    """An entry's hash: of the hash before it and its own content."""
+    content = orjson.dumps([seq, at, actor, role, action, customer_id, list(fields), detail],
+                           option=orjson.OPT_SORT_KEYS, default=str)  # fmt: skip
     return hashlib.sha256(prev.encode() + b"\n" + content).hexdigest()
+
+
+def _table_rows(noted: Iterable[Sequence[Any]], seq: int, prev: str) -> list[tuple[Any, ...]]:
+    """The audit table's rows for entries (`Noted`s, or `AuditEntry`s' fields in the same
+    order), chained to entry `seq` whose hash is `prev`. The service's writer appends a few
+    hundred of them every `FLUSH_SECONDS`: made straight from the tuples, with no object
+    between."""
+    rows = []
+    for at, actor, role, action, customer_id, fields, detail in noted:
+        seq += 1
+        when = _stamp(at)
+        digest = _chained(prev, seq, when, actor, role, action, customer_id, fields, detail)
+        rows.append((seq, when, actor, role, action, customer_id, _json_list(tuple(fields)),
+                     orjson.dumps(detail, default=str).decode() if detail else "{}",
+                     prev, digest))  # fmt: skip
+        prev = digest
+    return rows
+
+
+@functools.lru_cache(maxsize=1024)
+def _json_list(fields: tuple[str, ...]) -> str:
+    """The fields an entry names, as the log keeps them: reads answer the same few lists."""
+    return orjson.dumps(fields).decode()
 
 
 @dataclass(frozen=True)
@@ -202,7 +248,7 @@ class AuditLog:
                             " audit itself from now on", gone)  # fmt: skip
                 self._writer.close()
                 self._writer = None
-        self.append([entry_of(*e) for e in queued])
+        self.append_noted(queued)
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(FLUSH_SECONDS):
@@ -214,6 +260,12 @@ class AuditLog:
 
     def append(self, entries: Sequence[AuditEntry]) -> None:
         """Append `entries` in one transaction, chained to the log's last entry."""
+        self.append_noted([(e.at, e.actor, e.role, e.action, e.customer_id, e.fields, e.detail)
+                           for e in entries])  # fmt: skip
+
+    def append_noted(self, noted: Sequence[Sequence[Any]]) -> None:
+        """`append`, for entries as `note` queued them (`Noted`; `at` a `time.time()` or
+        written out already)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -221,17 +273,9 @@ class AuditLog:
                     "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
                 ).fetchone()
                 seq, prev = (int(last[0]), str(last[1])) if last else (0, _GENESIS)
-                rows = []
-                for e in entries:
-                    seq += 1
-                    digest = _digest(prev, seq, e)
-                    rows.append((seq, e.at, e.actor, e.role, e.action, e.customer_id,
-                                 orjson.dumps(list(e.fields)).decode(),
-                                 orjson.dumps(e.detail, default=str).decode(),
-                                 prev, digest))  # fmt: skip
-                    prev = digest
                 self._db.executemany(
-                    "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                    "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _table_rows(noted, seq, prev),
                 )
                 self._db.execute("COMMIT")
             except BaseException:

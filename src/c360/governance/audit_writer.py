@@ -24,7 +24,7 @@ from pathlib import Path
 
 import orjson
 
-from c360.governance.audit import AuditLog, Noted, entry_of
+from c360.governance.audit import AuditLog, Noted
 
 __all__ = ["AuditWriter", "WriterGone"]
 
@@ -107,7 +107,7 @@ def _write_forever(root: Path, pipe: Connection) -> None:
             if not batch:
                 break
             try:
-                log.append([entry_of(*w) for w in orjson.loads(batch)])
+                log.append_noted(orjson.loads(batch))
                 pipe.send_bytes(b"")
             except sqlite3.Error as e:
                 pipe.send_bytes(str(e).encode() or b"the audit log could not be written")
