@@ -219,6 +219,7 @@ def test_a_role_hiding_by_default_hides_events_too(governed: Served) -> None:
 
 def test_subject_export_over_the_api_is_for_admins(governed: Served) -> None:
     s, john = governed, _john(governed)
+    assert s.client.get(f"/customers/{john}", headers=s.headers("reader")).status_code == 200
     assert s.client.get(f"/customers/{john}/export", headers=s.headers("reader")).status_code == 403
     doc = s.client.get(f"/customers/{john}/export", headers=s.headers("admin")).json()
     assert doc["customer_id"] == john and len(doc["records"]) == 2

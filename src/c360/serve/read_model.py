@@ -17,7 +17,8 @@ A role that hides or masks something reads a view guarded (`c360.serve.guarded_v
 guarded and written again on its first read of each customer, which costs as much as the rest of
 the read. For a role whose policy says `prepared: true`, the model keeps every view guarded for
 it too, made as the view is rendered and replaced with it, in the same transaction; a read finds
-it in one lookup, as fast as the view's own.
+it in one lookup, as fast as the view's own. It is compressed against its view (zlib's preset
+dictionary), whose bytes it mostly repeats: about 80 bytes a customer and role.
 
 A view is the same document `GET /customers/{id}` answers from the store (tested field for field
 against `customer_view`), for the customer's current ID. One part depends on the clock — web
@@ -48,7 +49,7 @@ from c360.store.duckdb_store import now
 __all__ = ["VIEWS_FILE", "Prepare", "Prepared", "ReadModel", "Stored"]
 
 VIEWS_FILE = ".c360-views.sqlite"
-_FORMAT = 3  # bump when the document (or the file) changes shape
+_FORMAT = 4  # bump when the document (or the file) changes shape
 _BATCH = 20_000
 _TIME = "%Y-%m-%dT%H:%M:%S"
 # A view as kept: its JSON compressed, and the times of its web visits (JSON) or None.
@@ -57,7 +58,13 @@ Stored = tuple[bytes, str | None]
 # times of the view's web visits (JSON) or None.
 Prepared = tuple[bytes, tuple[str, ...], str | None]
 _ONE = "SELECT doc, visits FROM views WHERE customer_id = ?"
-_GUARDED = "SELECT doc, fields, visits FROM prepared WHERE customer_id = ? AND role = ?"
+# A guarded view is compressed with its view as zlib's preset dictionary: most of it is the view
+# over again, so it takes ~80 bytes instead of ~1 kB. It is read with its view, in one lookup.
+_GUARDED = (
+    "SELECT p.doc, p.fields, p.visits, v.doc FROM prepared p JOIN views v USING (customer_id)"
+    " WHERE p.customer_id = ? AND p.role = ?"
+)
+_GUARDED_LEVEL = 6  # as fast as level 1 with a dictionary, and half the size
 # What guards a view (the parsed document) for a prepared role.
 Prepare = Callable[[dict[str, Any]], tuple[bytes, Sequence[str]]]
 
@@ -303,10 +310,12 @@ class ReadModel:
             return
         for customer_id, doc, visits in views:
             parsed = orjson.loads(doc)
+            view = doc.encode()
             for role, (_, prepare) in roles.items():
                 body, fields = prepare(parsed)
-                yield (role, customer_id, zlib.compress(body, 1), "\x1f".join(fields),
-                       visits if visits != "[]" else None)  # fmt: skip
+                packer = zlib.compressobj(_GUARDED_LEVEL, zdict=view)
+                yield (role, customer_id, packer.compress(body) + packer.flush(),
+                       "\x1f".join(fields), visits if visits != "[]" else None)  # fmt: skip
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -325,7 +334,13 @@ class ReadModel:
         was rendered (its visits counted then); None if there is none (not a current
         customer, or the role's views are not prepared)."""
         row = self._db().execute(_GUARDED, (customer_id, role)).fetchone()
-        return None if row is None else (zlib.decompress(row[0]), _fields(row[1]), row[2])
+        if row is None:
+            return None
+        try:
+            body = zlib.decompressobj(zdict=zlib.decompress(row[3])).decompress(row[0])
+        except zlib.error:  # not guarded from this view (cannot be: both change together)
+            return None
+        return body, _fields(row[1]), row[2]
 
     @staticmethod
     def render(stored: Stored, at: datetime | None = None) -> bytes:
