@@ -3,11 +3,12 @@ another, bounded in bytes; a view's version changes with its bytes and with its 
 
 from __future__ import annotations
 
-import zlib
 from datetime import datetime
+from pathlib import Path
 
 from c360.serve.guarded_views import GuardedViews
 from c360.serve.read_model import ReadModel
+from c360.serve.view_codec import ViewCodec
 
 
 def _guard(body: bytes) -> tuple[bytes, list[str]]:
@@ -54,19 +55,21 @@ def test_the_least_recently_read_go_first_beyond_the_bound() -> None:
     assert views.get("sales", "C-4", False, b"rendered", lambda: (b"x", []))[2] is False
 
 
-def test_a_views_version_follows_its_bytes_and_its_visits_age() -> None:
+def test_a_views_version_follows_its_bytes_and_its_visits_age(tmp_path: Path) -> None:
+    model = ReadModel(tmp_path)
+    codec = model._codec = ViewCodec(None)  # a file without a dictionary
     doc = b'{"customer_id": "C-1", "insights": {"web_visits_30d": 0}}'
-    stored = (zlib.compress(doc, 1), '["2026-11-01T10:00:00", "2026-11-20T10:00:00"]')
+    stored = (codec.pack(doc), '["2026-11-01T10:00:00", "2026-11-20T10:00:00"]')
     early, late = datetime(2026, 11, 25), datetime(2026, 12, 10)
     # The same kept view and the same visits counted: one version, without rendering it.
     assert ReadModel.version(stored, early) == ReadModel.version((stored[0], stored[1]), early)
-    assert b'"web_visits_30d": 2' in ReadModel.render(stored, early)
+    assert b'"web_visits_30d": 2' in model.render(stored, early)
     # A visit aged out: another version, as the rendered view differs.
     assert ReadModel.version(stored, late) != ReadModel.version(stored, early)
-    assert b'"web_visits_30d": 1' in ReadModel.render(stored, late)
+    assert b'"web_visits_30d": 1' in model.render(stored, late)
     # Other bytes: another version; no visits: the version does not depend on the day.
-    other = (zlib.compress(doc.replace(b"C-1", b"C-2"), 1), stored[1])
+    other = (codec.pack(doc.replace(b"C-1", b"C-2")), stored[1])
     assert ReadModel.version(other, early) != ReadModel.version(stored, early)
     plain = (stored[0], None)
     assert ReadModel.version(plain, early) == ReadModel.version(plain, late)
-    assert ReadModel.render(plain) == doc
+    assert model.render(plain) == doc

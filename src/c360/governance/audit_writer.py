@@ -4,8 +4,9 @@ Every read the service answers makes an audit entry; at a thousand reads a secon
 encoding and inserting them is a good part of what the service does. In the service's own
 interpreter that work held the interpreter lock away from the requests — the writing thread
 gives the lock up for every row SQLite takes and waits to have it back — and took 40 µs an
-entry. So the service hands each batch, encoded in one call, to a child process that hashes and
-appends it (`AuditLog.append`, as any writer of the log does) and says when it is committed.
+entry. So the service hands each batch, its entries encoded as they were noted, to a child
+process that hashes and appends it (`AuditLog.append_noted`, as any writer of the log appends)
+and says when it is committed.
 
 Should the child die, the batch at hand stays queued and the service goes on writing its
 entries itself; nothing is lost that was not lost before (entries queued in memory when the
@@ -18,13 +19,12 @@ import contextlib
 import multiprocessing
 import os
 import sqlite3
-from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 import orjson
 
-from c360.governance.audit import AuditLog, Noted
+from c360.governance.audit import AuditLog
 
 __all__ = ["AuditWriter", "WriterGone"]
 
@@ -50,10 +50,10 @@ class AuditWriter:
         self._process.start()
         child.close()
 
-    def write(self, entries: Sequence[Noted]) -> None:
-        """Append `entries`: committed when this returns. `sqlite3.Error` when the log could
-        not take them (they may be tried again), `WriterGone` when the process is gone."""
-        batch = orjson.dumps(entries, default=str)  # `Noted` tuples: JSON arrays
+    def write(self, batch: bytes) -> None:
+        """Append the entries of `batch` (a JSON array of `Noted`s): committed when this
+        returns. `sqlite3.Error` when the log could not take them (they may be tried again),
+        `WriterGone` when the process is gone."""
         try:
             self._pipe.send_bytes(batch)
             if not self._pipe.poll(_ANSWER_SECONDS):
