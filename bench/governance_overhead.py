@@ -14,16 +14,16 @@
     hides national ids from every role, so a view holding one is guarded), with an audit entry
     for each read;
   - one of `bench_restricted`, a role that masks emails and birth dates and hides phones and
-    cases: each view is parsed, guarded and serialised again the first time the role reads it,
-    and kept for its later reads while the view is unchanged (`c360.serve.guarded_views`);
-    every read is audited;
-  - one of `bench_prepared`, the same policy with `prepared: true`: every view is guarded for it
-    with the read model (before the service answers; the first run after a change of the
-    store guards half a million views, about two minutes), and a read sends the guarded copy;
-    every read is audited.
+    cases. Its policy changes every view, so the service prepares it (the default): every view
+    is guarded for it with the read model, before the service answers (the first run after a
+    change of the store guards half a million views, about 20 s a role), and a read sends the
+    guarded copy; every read is audited;
+  - one of `bench_unprepared`, the same policy with `prepared: false`: each view is parsed,
+    guarded and serialised again the first time the role reads it, and kept for its later
+    reads while the view is unchanged (`c360.serve.guarded_views`); every read is audited.
 
 Reads are drawn at random from `--customers` customers (10,000 by default): after the first
-rounds the restricted role finds most views kept. With `--customers 0` they are drawn from every
+rounds the unprepared role finds most views kept. With `--customers 0` they are drawn from every
 customer (half a million), and nearly every read is the role's first of its customer: that run
 measures the guarding itself. The report says how many reads found their guarded view kept
 (`kept`), worked it out (`new`) or sent the prepared copy (`prepared`).
@@ -33,8 +33,8 @@ log aside so that the run starts with an empty one (appending to a big log costs
 are put back afterwards. Each service gets its own keys file, put back too.
 
 Both services run side by side, and each round reads the four (ungoverned; governed as
-`reader`, `bench_restricted` and `bench_prepared`) one after the other, the order turned every other round:
-the speed of a shared machine drifts over tens of seconds, so readings seconds apart compare
+`reader`, `bench_restricted` and `bench_unprepared`) one after the other, the order turned every
+other round: the speed of a shared machine drifts over tens of seconds, so readings seconds apart compare
 best. A reading is wrk at 4 connections for `--seconds` over the same customers (after
 a 3 s warm-up of each at the start), with the service's processor time (its child processes'
 included) read before and after; a failed request stops the bench. The report gives every
@@ -73,7 +73,7 @@ REPO = Path(__file__).resolve().parents[1]
 PATCH = Path(__file__).with_name("ungoverned.patch")
 ROLE = {"fields": {"email": "mask", "birth_date": "mask", "phone": "hide"},
         "events": {"case": "hide"}}  # fmt: skip
-SIDES = ("without", "reader", "restricted", "prepared")
+SIDES = ("without", "reader", "restricted", "unprepared")
 
 
 @contextmanager
@@ -201,7 +201,7 @@ def _with_role(original: str) -> str:
     config["governance"] = governance
     roles = governance.setdefault("roles", {}) or {}
     governance["roles"] = {**roles, "bench_restricted": ROLE,
-                           "bench_prepared": {**ROLE, "prepared": True}}  # fmt: skip
+                           "bench_unprepared": {**ROLE, "prepared": False}}  # fmt: skip
     return yaml.safe_dump(config, sort_keys=False)
 
 
@@ -243,7 +243,7 @@ def main() -> None:
             with (
                 _server(ungoverned, twin, args.port + 1, ["reader"]) as (bare, bare_keys),
                 _server(REPO / "src", project, args.port,
-                        ["reader", "bench_restricted", "bench_prepared"]) as (governed, keys),
+                        ["reader", "bench_restricted", "bench_unprepared"]) as (governed, keys),
             ):  # fmt: skip
                 sides = {
                     "without": (f"{url}:{args.port + 1}", bare,
@@ -252,8 +252,8 @@ def main() -> None:
                                _script(tmp, id_file, keys["reader"])),
                     "restricted": (f"{url}:{args.port}", governed,
                                    _script(tmp, id_file, keys["bench_restricted"])),
-                    "prepared": (f"{url}:{args.port}", governed,
-                                 _script(tmp, id_file, keys["bench_prepared"])),
+                    "unprepared": (f"{url}:{args.port}", governed,
+                                   _script(tmp, id_file, keys["bench_unprepared"])),
                 }  # fmt: skip
                 for side_url, _, script in sides.values():
                     _wrk(side_url, script, 4, 3)  # warm-up: caches and the page cache

@@ -238,7 +238,9 @@ def _new_email_for_john(s: Served) -> None:
 def test_a_guarded_view_is_kept_until_its_view_changes(tmp_path: Path) -> None:
     root = write_project(tmp_path / "acme")
     path = root / "c360.yaml"
-    path.write_text(path.read_text() + yaml.safe_dump({"governance": POLICY}))
+    marketing = {**POLICY["roles"]["marketing"], "prepared": False}  # guarded on its reads
+    path.write_text(path.read_text() + yaml.safe_dump(
+        {"governance": {"roles": {**POLICY["roles"], "marketing": marketing}}}))  # fmt: skip
     run_project(root, SilentReporter())
     for s in serve_project(root):
         john = _john(s)
@@ -261,21 +263,25 @@ def test_a_guarded_view_is_kept_until_its_view_changes(tmp_path: Path) -> None:
 
 
 def test_a_prepared_role_reads_views_guarded_with_the_read_model(tmp_path: Path) -> None:
-    """`prepared: true` changes how fast a role's first read is, never what it reads: every
-    view as the same policy guards it on the read, after a write too."""
+    """Being prepared changes how fast a role's first read is, never what it reads: every view
+    as the same policy guards it on the read, after a write too. A role whose policy changes
+    every view is prepared unless it says not; one that may leave views as they are only if it
+    says so."""
     root = write_project(tmp_path / "acme")
-    desk = {**POLICY["roles"]["marketing"], "prepared": True}
+    desk = {**POLICY["roles"]["marketing"], "prepared": False}
+    sales = {"fields": {"birth_date": "mask"}}
     path = root / "c360.yaml"
-    path.write_text(path.read_text() + yaml.safe_dump(
-        {"governance": {"roles": {**POLICY["roles"], "desk": desk}}}))  # fmt: skip
+    path.write_text(path.read_text() + yaml.safe_dump({"governance": {"roles": {
+        **POLICY["roles"], "desk": desk, "sales": sales, "sales_ahead": {**sales, "prepared": True},
+    }}}))  # fmt: skip
     run_project(root, SilentReporter())
     for s in serve_project(root):
         service = s.app.state.service
-        assert list(service.views.prepared) == ["desk"]
+        assert sorted(service.views.prepared) == ["analyst", "marketing", "sales_ahead"]
         ids = [r["customer_id"] for r in service.store.query("SELECT customer_id FROM customers")]
         for customer_id in ids:
-            prepared = s.client.get(f"/customers/{customer_id}", headers=s.headers("desk"))
-            live = s.client.get(f"/customers/{customer_id}", headers=s.headers("marketing"))
+            prepared = s.client.get(f"/customers/{customer_id}", headers=s.headers("marketing"))
+            live = s.client.get(f"/customers/{customer_id}", headers=s.headers("desk"))
             assert prepared.status_code == live.status_code == 200
             assert prepared.json() == live.json(), customer_id
         metrics = s.client.get("/metrics", headers=s.headers("admin")).text
@@ -287,6 +293,6 @@ def test_a_prepared_role_reads_views_guarded_with_the_read_model(tmp_path: Path)
         assert fields["desk"] == fields["marketing"] and "phone" not in fields["desk"]
         # A write renders the view again, and guards it again for the prepared role with it.
         _new_email_for_john(s)
-        changed = s.client.get(f"/customers/{john}", headers=s.headers("desk"))
+        changed = s.client.get(f"/customers/{john}", headers=s.headers("marketing"))
         assert "j***@new.example" in changed.text and "john.smith@new" not in changed.text
         assert "+14155552671" not in changed.text

@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.exceptions import HTTPException
 
 from c360.errors import ConfigError
-from c360.governance import AuditLog, Guard, Policy, UnknownRole
+from c360.governance import AuditLog, Guard, Policy, Role, UnknownRole
 from c360.governance.consent import refusing_processing
 from c360.progress import SilentReporter
 from c360.project.config import ProjectConfig, load_project
@@ -216,8 +216,15 @@ class Service:
         return guard
 
     def _prepared_roles(self) -> dict[str, tuple[str, Prepare]]:
-        """The roles whose views the read model keeps guarded (`prepared: true`, and something
-        to guard): each one's policy, and what guards a view for it."""
+        """The roles whose views the read model keeps guarded: each one's policy, and what
+        guards a view for it. A role with something to guard is prepared if it says so, or,
+        unless it says not, if its policy changes every view (no view could be sent as it is:
+        `Guard.may_leave_untouched`)."""
+
+        def wanted(name: str, role: Role) -> bool:
+            if role.unrestricted or role.prepared is False:
+                return False
+            return role.prepared is True or not self.guard(name).may_leave_untouched
 
         def preparer(role: str) -> Prepare:
             def prepare(doc: dict[str, Any]) -> tuple[bytes, Sequence[str]]:
@@ -227,7 +234,7 @@ class Service:
             return prepare
 
         return {name: (role.fingerprint, preparer(name)) for name, role in self.policy.roles.items()
-                if role.prepared and not role.unrestricted}  # fmt: skip
+                if wanted(name, role)}  # fmt: skip
 
     def audited(self, request: Request, action: str, customer_id: str | None,
                 fields: Sequence[str] = ("*",), **detail: Any) -> None:  # fmt: skip
