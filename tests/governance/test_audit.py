@@ -55,6 +55,37 @@ def test_noted_times_are_written_as_datetime_writes_them(tmp_path: Path) -> None
     log.close()
 
 
+def test_a_flush_is_one_row_whose_entries_are_listed_and_checked_one_by_one(
+    tmp_path: Path,
+) -> None:
+    log = _log_with(tmp_path, 2)
+    for i in range(5):  # a flush of the service's queue: one row of the log
+        log.note(f"key:{i % 2}", "sales", "customer.read", f"C-{i}", ["email"], {})
+    log.flush()
+    log.record(AuditEntry("cli:ops", "admin", "run"))
+    assert (
+        sqlite3.connect(tmp_path / AUDIT_FILE).execute("SELECT count(*) FROM audit").fetchone()[0]
+        == 4
+    )
+    assert [e["seq"] for e in log.entries()] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [e["customer_id"] for e in log.entries(actor="key:1")] == ["C1", "C-1", "C-3"]
+    # Paged through: every entry once, a batch cut across pages too.
+    seen, since = [], 0
+    while page := log.entries(since=since, limit=2):
+        seen += [e["seq"] for e in page]
+        since = page[-1]["seq"]
+    assert seen == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [e["seq"] for e in log.entries(customer_ids=["C-2", "C-4"])] == [5, 7]
+    verdict = log.verify()
+    assert verdict.ok and verdict.entries == 8 and verdict.head.startswith("8:")
+    log.close()
+    # One entry of a batch edited, or the batch removed: found.
+    _tamper(tmp_path, "UPDATE audit SET detail = replace(detail, 'C-2', 'C-9') WHERE seq = 7")
+    assert AuditLog(tmp_path).verify().problem == "entry 7 was changed after it was written"
+    _tamper(tmp_path, "DELETE FROM audit WHERE seq = 7")
+    assert AuditLog(tmp_path).verify().problem == "entry 3 is missing (the next is 8)"
+
+
 def _tamper(root: Path, sql: str) -> None:
     with sqlite3.connect(root / AUDIT_FILE) as db:
         db.execute(sql)
@@ -108,15 +139,15 @@ def test_a_batch_that_cannot_be_written_stays_queued(tmp_path: Path) -> None:
     log = AuditLog(tmp_path)
     assert log.verify(log.verify().head).ok  # the head of an empty log is a head too
     log.note("key:1", "sales", "customer.read", "C1", [], {})
-    real = log.append
+    real = log.append_batch
 
-    def locked(entries: object) -> None:
+    def locked(batch: object) -> None:
         raise sqlite3.OperationalError("database is locked")
 
-    log.append = locked  # type: ignore[method-assign]
+    log.append_batch = locked  # type: ignore[method-assign]
     with contextlib.suppress(sqlite3.OperationalError):
         log.flush()
-    log.append = real  # type: ignore[method-assign]
+    log.append_batch = real  # type: ignore[method-assign]
     log.note("key:1", "sales", "customer.read", "C2", [], {})
     log.flush()
     assert [e["customer_id"] for e in log.entries()] == ["C1", "C2"]

@@ -5,8 +5,8 @@ encoding and inserting them is a good part of what the service does. In the serv
 interpreter that work held the interpreter lock away from the requests — the writing thread
 gives the lock up for every row SQLite takes and waits to have it back — and took 40 µs an
 entry. So the service hands each batch, its entries encoded as they were noted, to a child
-process that hashes and appends it (`AuditLog.append_noted`, as any writer of the log appends)
-and says when it is committed.
+process that appends it as one row of the log (`AuditLog.append_batch`) and says when it is
+committed.
 
 Should the child die, the batch at hand stays queued and the service goes on writing its
 entries itself; nothing is lost that was not lost before (entries queued in memory when the
@@ -21,8 +21,6 @@ import os
 import sqlite3
 from multiprocessing.connection import Connection
 from pathlib import Path
-
-import orjson
 
 from c360.governance.audit import AuditLog
 
@@ -107,7 +105,7 @@ def _write_forever(root: Path, pipe: Connection) -> None:
             if not batch:
                 break
             try:
-                log.append_noted(orjson.loads(batch))
+                log.append_batch(batch)
                 pipe.send_bytes(b"")
             except sqlite3.Error as e:
                 pipe.send_bytes(str(e).encode() or b"the audit log could not be written")
