@@ -158,10 +158,14 @@ def _table_rows(noted: Iterable[Sequence[Any]], seq: int, prev: str) -> list[tup
 def _batch_row(entries: list[list[Any]], seq: int, prev: str) -> tuple[Any, ...]:
     """The row holding a flush's entries (their times written out), chained to entry `seq`
     whose hash is `prev`: numbered by its last entry, timed by it."""
-    last, at, detail = seq + len(entries), entries[-1][0], {"entries": entries}
-    digest = _chained(prev, last, at, BATCH_ACTOR, "-", BATCH, None, (), detail)
-    return (last, at, BATCH_ACTOR, "-", BATCH, None, "[]", orjson.dumps(detail).decode(), prev,
-            digest)  # fmt: skip
+    last, at = seq + len(entries), entries[-1][0]
+    # Encoded once, as `_chained` would encode it within the row's content (orjson writes
+    # JSON without spaces, so the content is the head's items and the detail, joined).
+    detail = orjson.dumps({"entries": entries}, option=orjson.OPT_SORT_KEYS, default=str)
+    head = orjson.dumps([last, at, BATCH_ACTOR, "-", BATCH, None, []])
+    content = head[:-1] + b"," + detail + b"]"
+    digest = hashlib.sha256(prev.encode() + b"\n" + content).hexdigest()
+    return (last, at, BATCH_ACTOR, "-", BATCH, None, "[]", detail.decode(), prev, digest)
 
 
 @functools.lru_cache(maxsize=1024)
