@@ -189,7 +189,7 @@ governance:
       fields: {birth_date: mask}
       events: {email: hide, web_visit: hide}
       # Hiding events changes every view, so `c360 serve` guards this role's views ahead (a
-      # first read as fast as any other, for ~540 bytes of memory per customer):
+      # first read as fast as any other, for ~750 bytes of memory per customer):
       # prepared: false        # guards each view on its first read instead
     marketing:
       fields: {birth_date: mask, street: hide, house_number: hide}

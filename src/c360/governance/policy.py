@@ -101,7 +101,7 @@ class RolePolicy(_Strict):
         None,
         description="Keep every customer's view guarded for this role in the service's read"
         " model, so that its first read of a customer costs what an unrestricted read does"
-        " (about 540 bytes of memory per customer, and 20-40 µs of guarding per view when the"
+        " (about 750 bytes of memory per customer, and 20-40 µs of guarding per view when the"
         " read model is built). Unset: prepared if the policy changes every view (it hides or"
         " masks events, insights, or by default).",
     )

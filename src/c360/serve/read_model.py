@@ -13,12 +13,14 @@ read never waits for the disk. Reads over every customer touch the whole file at
 machine that reclaims file pages left untouched for a minute (Linux's DAMON `pageout` scheme)
 sent them to the disk from the event loop: 20-100 ms stalls of every request in flight.
 
-A role that hides or masks something reads a view guarded (`c360.serve.guarded_views`): parsed,
-guarded and written again on its first read of each customer, which costs as much as the rest of
-the read. For a role whose policy says `prepared: true`, the model keeps every view guarded for
-it too, made as the view is rendered and replaced with it, in the same transaction; a read finds
-it in one lookup, as fast as the view's own. Both are compressed with a dictionary trained on
-the views (`c360.serve.view_codec`): about 600 bytes a view, 540 a guarded one.
+A role that hides or masks something reads a view guarded. Guarded on the read
+(`c360.serve.guarded_views`), a view is parsed, guarded and written again on the role's first
+read of each customer, which costs a third of the rest of the read. So for a prepared role (by
+default, one whose policy changes every view: `Service._prepared_roles`) the model keeps every
+view guarded too, made as the view is rendered and replaced with it, in the same transaction; a
+read finds it in one lookup, as fast as the view's own. Both are compressed with a dictionary
+trained on the views (`c360.serve.view_codec`): about 600 bytes a view, 540 a guarded one
+(750 with the fields it answers with and its key).
 
 A view is the same document `GET /customers/{id}` answers from the store (tested field for field
 against `customer_view`), for the customer's current ID. One part depends on the clock — web
