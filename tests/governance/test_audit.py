@@ -9,6 +9,8 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
+
 from c360.governance import AuditEntry, AuditLog
 from c360.governance.audit import AUDIT_FILE
 from tests.project.conftest import c360, write_project
@@ -47,7 +49,9 @@ def test_noted_times_are_written_as_datetime_writes_them(tmp_path: Path) -> None
     times = [1_795_000_000.0, 1_795_000_000.123456, 1_795_000_000.9999996, 1_795_000_059.5]
     log = AuditLog(tmp_path)
     for at in times:
-        log.append_noted([(at, "key:1", "sales", "customer.read", "C1", ("email",), {})])
+        log.append_batch(
+            orjson.dumps([(at, "key:1", "sales", "customer.read", "C1", ["email"], {})])
+        )
     written = [e["at"] for e in log.entries()]
     assert written == [datetime.fromtimestamp(round(at, 6), UTC).isoformat(timespec="microseconds")
                        for at in times]  # fmt: skip

@@ -44,7 +44,7 @@ import orjson
 if TYPE_CHECKING:
     from c360.governance.audit_writer import AuditWriter
 
-__all__ = ["AUDIT_FILE", "AuditEntry", "AuditLog", "Noted", "Verdict", "entry_of", "local_actor"]
+__all__ = ["AUDIT_FILE", "AuditEntry", "AuditLog", "Noted", "Verdict", "local_actor"]
 
 log = logging.getLogger(__name__)
 
@@ -90,23 +90,8 @@ class AuditEntry:
 Noted = tuple[float, str, str, str, str | None, tuple[str, ...], dict[str, Any]]
 
 
-def entry_of(
-    at: float | str,
-    actor: str,
-    role: str,
-    action: str,
-    customer_id: str | None,
-    fields: Sequence[str],
-    detail: dict[str, Any],
-) -> AuditEntry:
-    """The entry a `Noted` stands for (`at` a `time.time()`, or already written out)."""
-    return AuditEntry(actor, role, action, customer_id, tuple(fields), detail, _stamp(at))
-
-
-def _stamp(at: float | str) -> str:
+def _stamp(at: float) -> str:
     """`at` (a `time.time()`) as the log writes times: ISO 8601 in UTC, to the microsecond."""
-    if isinstance(at, str):
-        return at
     second, micro = divmod(round(at * 1_000_000), 1_000_000)
     return f"{_second(second)}.{micro:06d}+00:00"
 
@@ -138,19 +123,16 @@ def _chained(
     return hashlib.sha256(prev.encode() + b"\n" + content).hexdigest()
 
 
-def _table_rows(noted: Iterable[Sequence[Any]], seq: int, prev: str) -> list[tuple[Any, ...]]:
-    """The audit table's rows for entries (`Noted`s, or `AuditEntry`s' fields in the same
-    order), chained to entry `seq` whose hash is `prev`. The service's writer appends a few
-    hundred of them every `FLUSH_SECONDS`: made straight from the tuples, with no object
-    between."""
+def _table_rows(entries: Iterable[AuditEntry], seq: int, prev: str) -> list[tuple[Any, ...]]:
+    """The audit table's rows for `entries`, a row each, chained to entry `seq` whose hash is
+    `prev`."""
     rows = []
-    for at, actor, role, action, customer_id, fields, detail in noted:
+    for e in entries:
         seq += 1
-        when = _stamp(at)
-        digest = _chained(prev, seq, when, actor, role, action, customer_id, fields, detail)
-        rows.append((seq, when, actor, role, action, customer_id, _json_list(tuple(fields)),
-                     orjson.dumps(detail, default=str).decode() if detail else "{}",
-                     prev, digest))  # fmt: skip
+        digest = _digest(prev, seq, e)
+        rows.append((seq, e.at, e.actor, e.role, e.action, e.customer_id,
+                     orjson.dumps(list(e.fields)).decode(),
+                     orjson.dumps(e.detail, default=str).decode(), prev, digest))  # fmt: skip
         prev = digest
     return rows
 
@@ -166,12 +148,6 @@ def _batch_row(entries: list[list[Any]], seq: int, prev: str) -> tuple[Any, ...]
     content = head[:-1] + b"," + detail + b"]"
     digest = hashlib.sha256(prev.encode() + b"\n" + content).hexdigest()
     return (last, at, BATCH_ACTOR, "-", BATCH, None, "[]", detail.decode(), prev, digest)
-
-
-@functools.lru_cache(maxsize=1024)
-def _json_list(fields: tuple[str, ...]) -> str:
-    """The fields an entry names, as the log keeps them: reads answer the same few lists."""
-    return orjson.dumps(fields).decode()
 
 
 @dataclass(frozen=True)
@@ -291,13 +267,7 @@ class AuditLog:
 
     def append(self, entries: Sequence[AuditEntry]) -> None:
         """Append `entries` in one transaction, chained to the log's last entry."""
-        self.append_noted([(e.at, e.actor, e.role, e.action, e.customer_id, e.fields, e.detail)
-                           for e in entries])  # fmt: skip
-
-    def append_noted(self, noted: Sequence[Sequence[Any]]) -> None:
-        """`append`, for entries as `note` queued them (`Noted`; `at` a `time.time()` or
-        written out already): a row each."""
-        self._append(lambda seq, prev: _table_rows(noted, seq, prev))
+        self._append(lambda seq, prev: _table_rows(entries, seq, prev))
 
     def append_batch(self, batch: bytes) -> None:
         """Append the entries of a flush of the service's queue (a JSON array of `Noted`s) as
