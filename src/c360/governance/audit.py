@@ -97,23 +97,15 @@ def _second(second: int) -> str:
 
 
 def _digest(prev: str, seq: int, e: AuditEntry) -> str:
-    return _chained(prev, seq, e.at, e.actor, e.role, e.action, e.customer_id, e.fields, e.detail)
-
-
-def _chained(
-    prev: str,
-    seq: int,
-    at: str,
-    actor: str,
-    role: str,
-    action: str,
-    customer_id: str | None,
-    fields: Sequence[str],
-    detail: dict[str, Any],
-) -> str:
     """An entry's hash: of the hash before it and its own content."""
-    content = orjson.dumps([seq, at, actor, role, action, customer_id, list(fields), detail],
-                           option=orjson.OPT_SORT_KEYS, default=str)  # fmt: skip
+    content = orjson.dumps(
+        [seq, e.at, e.actor, e.role, e.action, e.customer_id, list(e.fields), e.detail],
+        option=orjson.OPT_SORT_KEYS, default=str,
+    )  # fmt: skip
+    return _chained(prev, content)
+
+
+def _chained(prev: str, content: bytes) -> str:
     return hashlib.sha256(prev.encode() + b"\n" + content).hexdigest()
 
 
@@ -135,12 +127,12 @@ def _batch_row(entries: list[list[Any]], seq: int, prev: str) -> tuple[Any, ...]
     """The row holding a flush's entries (their times written out), chained to entry `seq`
     whose hash is `prev`: numbered by its last entry, timed by it."""
     last, at = seq + len(entries), entries[-1][0]
-    # Encoded once, as `_chained` would encode it within the row's content (orjson writes
+    # Encoded once, as `_digest` would encode it within the row's content (orjson writes
     # JSON without spaces, so the content is the head's items and the detail, joined).
     detail = orjson.dumps({"entries": entries}, option=orjson.OPT_SORT_KEYS, default=str)
     head = orjson.dumps([last, at, BATCH_ACTOR, "-", BATCH, None, []])
     content = head[:-1] + b"," + detail + b"]"
-    digest = hashlib.sha256(prev.encode() + b"\n" + content).hexdigest()
+    digest = _chained(prev, content)
     return (last, at, BATCH_ACTOR, "-", BATCH, None, "[]", detail.decode(), prev, digest)
 
 

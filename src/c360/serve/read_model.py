@@ -215,7 +215,7 @@ class ReadModel:
                     codec = ViewCodec.trained(encoded)
                 db.executemany(
                     "INSERT INTO views VALUES (?, ?, ?)",
-                    [(i, codec.pack(d), v if v != "[]" else None)
+                    [(i, codec.pack(d), _kept_visits(v))
                      for i, d, v in zip(ids, encoded, visits, strict=True)],
                 )  # fmt: skip
                 db.executemany("INSERT INTO prepared VALUES (?, ?, ?, ?, ?)",
@@ -261,7 +261,7 @@ class ReadModel:
             db.executemany("DELETE FROM prepared WHERE customer_id = ?", [(i,) for i in ids])
             db.executemany(
                 "INSERT INTO views VALUES (?, ?, ?)",
-                [(i, codec.pack(d), v if v != "[]" else None) for i, d, v in encoded],
+                [(i, codec.pack(d), _kept_visits(v)) for i, d, v in encoded],
             )
             db.executemany("INSERT INTO prepared VALUES (?, ?, ?, ?, ?)", guarded)
             db.execute("UPDATE meta SET value = ? WHERE key = 'built_from'", [self._stamp(store)])
@@ -288,6 +288,7 @@ class ReadModel:
                 return 0
             db.executemany("DELETE FROM prepared WHERE role = ?", stale)
             total, done, last = db.execute("SELECT count(*) FROM views").fetchone()[0], 0, 0
+            codec = self.codec()
             while missing:
                 batch = db.execute(
                     "SELECT rowid, customer_id, doc, visits FROM views WHERE rowid > ?"
@@ -295,7 +296,6 @@ class ReadModel:
                 ).fetchall()  # fmt: skip
                 if not batch:
                     break
-                codec = self.codec()
                 views = ((i, codec.unpack(doc), v) for _, i, doc, v in batch)
                 db.executemany("INSERT INTO prepared VALUES (?, ?, ?, ?, ?)",
                                self._guarded(views, missing, codec))  # fmt: skip
@@ -321,7 +321,7 @@ class ReadModel:
             for role, (_, prepare) in roles.items():
                 body, fields = prepare(parsed)
                 yield (role, customer_id, codec.pack(body), "\x1f".join(fields),
-                       visits if visits != "[]" else None)  # fmt: skip
+                       _kept_visits(visits))  # fmt: skip
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -364,6 +364,11 @@ class ReadModel:
         """What tells one rendering of a view from another, without rendering it: the kept
         bytes, and the visits they count now."""
         return hash(stored[0]), None if stored[1] is None else _visits(stored[1], at)
+
+
+def _kept_visits(visits: str | None) -> str | None:
+    """A view's recent visits as the file keeps them: None for none."""
+    return visits if visits != "[]" else None
 
 
 @functools.lru_cache(maxsize=4096)
