@@ -4,6 +4,7 @@ found by `verify`."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sqlite3
 from datetime import UTC, datetime
@@ -88,6 +89,33 @@ def test_a_flush_is_one_row_whose_entries_are_listed_and_checked_one_by_one(
     assert AuditLog(tmp_path).verify().problem == "entry 7 was changed after it was written"
     _tamper(tmp_path, "DELETE FROM audit WHERE seq = 7")
     assert AuditLog(tmp_path).verify().problem == "entry 3 is missing (the next is 8)"
+
+
+def test_batches_written_before_with_their_times_as_text_still_list_and_verify(
+    tmp_path: Path,
+) -> None:
+    """Until batches were stored as the service sent them, their entries' times were written
+    out and their detail encoded with sorted keys, and that text hashed."""
+    log = _log_with(tmp_path, 1)
+    (_, prev), = log._db.execute("SELECT seq, hash FROM audit").fetchall()  # fmt: skip
+    entries = [["2026-11-01T10:00:00.000001+00:00", "key:1", "sales", "customer.read", "C7",
+                ["email"], {"b": 1, "a": 2}]]  # fmt: skip
+    detail = orjson.dumps({"entries": entries}, option=orjson.OPT_SORT_KEYS)
+    head = orjson.dumps([2, entries[-1][0], "c360 serve", "-", "batch", None, []])
+    digest = hashlib.sha256(prev.encode() + b"\n" + head[:-1] + b"," + detail + b"]").hexdigest()
+    log._db.execute("INSERT INTO audit VALUES (2, ?, 'c360 serve', '-', 'batch', NULL, '[]', ?,"
+                    " ?, ?)", (entries[-1][0], detail.decode(), prev, digest))  # fmt: skip
+    log.note("key:2", "sales", "customer.read", "C8", ["*"], {})
+    log.flush()
+    old = log.entries(customer_ids=["C7"])
+    assert [(e["seq"], e["at"], e["detail"]) for e in old] == [
+        (2, "2026-11-01T10:00:00.000001+00:00", {"a": 2, "b": 1})]  # fmt: skip
+    assert [e["customer_id"] for e in log.entries()] == ["C0", "C7", "C8"]
+    verdict = log.verify()
+    assert verdict.ok and verdict.entries == 3
+    log.close()
+    _tamper(tmp_path, "UPDATE audit SET actor = 'someone' WHERE seq = 2")
+    assert AuditLog(tmp_path).verify().problem == "entry 2 was changed after it was written"
 
 
 def _tamper(root: Path, sql: str) -> None:

@@ -4,9 +4,8 @@ Every read the service answers makes an audit entry; at a thousand reads a secon
 encoding and inserting them is a good part of what the service does. In the service's own
 interpreter that work held the interpreter lock away from the requests — the writing thread
 gives the lock up for every row SQLite takes and waits to have it back — and took 40 µs an
-entry. So the service hands each batch, its entries encoded as they were noted, to a child
-process that appends it as one row of the log (`AuditLog.append_batch`) and says when it is
-committed.
+entry. So the service hands each batch, its entries encoded in one call, to a child process
+that appends it as one row of the log (`AuditLog.append_batch`) and says when it is committed.
 
 Should the child die, the batch at hand stays queued and the service goes on writing its
 entries itself; nothing is lost that was not lost before (entries queued in memory when the
