@@ -51,7 +51,7 @@ def test_noted_times_are_written_as_datetime_writes_them(tmp_path: Path) -> None
     log = AuditLog(tmp_path)
     for at in times:
         log.append_batch(
-            orjson.dumps([(at, "key:1", "sales", "customer.read", "C1", ["email"], {})])
+            orjson.dumps([(at, "key:1", "sales", "customer.read", "C1", ["email"], {})]), 1, at
         )
     written = [e["at"] for e in log.entries()]
     assert written == [datetime.fromtimestamp(round(at, 6), UTC).isoformat(timespec="microseconds")
@@ -173,7 +173,7 @@ def test_a_batch_that_cannot_be_written_stays_queued(tmp_path: Path) -> None:
     log.note("key:1", "sales", "customer.read", "C1", [], {})
     real = log.append_batch
 
-    def locked(batch: object) -> None:
+    def locked(*batch: object) -> None:
         raise sqlite3.OperationalError("database is locked")
 
     log.append_batch = locked  # type: ignore[method-assign]

@@ -18,6 +18,7 @@ import contextlib
 import multiprocessing
 import os
 import sqlite3
+import struct
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -28,6 +29,8 @@ __all__ = ["AuditWriter", "WriterGone"]
 # Appending a batch takes milliseconds; one that has not come back in this long never will.
 _ANSWER_SECONDS = 60.0
 _NICENESS = 10
+# A batch's message: how many entries it holds and when the last was noted, then their JSON.
+_HEAD = struct.Struct("<Id")
 
 
 class WriterGone(Exception):
@@ -47,12 +50,12 @@ class AuditWriter:
         self._process.start()
         child.close()
 
-    def write(self, batch: bytes) -> None:
-        """Append the entries of `batch` (a JSON array of `Noted`s): committed when this
+    def write(self, batch: bytes, size: int, last_at: float) -> None:
+        """Append the `size` entries of `batch` (`AuditLog.append_batch`): committed when this
         returns. `sqlite3.Error` when the log could not take them (they may be tried again),
         `WriterGone` when the process is gone."""
         try:
-            self._pipe.send_bytes(batch)
+            self._pipe.send_bytes(_HEAD.pack(size, last_at) + batch)
             if not self._pipe.poll(_ANSWER_SECONDS):
                 raise WriterGone(f"no answer in {_ANSWER_SECONDS:.0f} s")
             problem = self._pipe.recv_bytes()
@@ -98,13 +101,14 @@ def _write_forever(root: Path, pipe: Connection) -> None:
     try:
         while True:
             try:
-                batch = pipe.recv_bytes()
+                message = pipe.recv_bytes()
             except (EOFError, OSError):
                 break
-            if not batch:
+            if not message:
                 break
+            size, last_at = _HEAD.unpack_from(message)
             try:
-                log.append_batch(batch)
+                log.append_batch(message[_HEAD.size :], size, last_at)
                 pipe.send_bytes(b"")
             except sqlite3.Error as e:
                 pipe.send_bytes(str(e).encode() or b"the audit log could not be written")

@@ -2,8 +2,8 @@
 
 Erasing a person rewrites the store into a new file (`c360.project.erasure`). The service's
 store connection and every thread's cursor on it are let go of and opened again, which no
-request may be using meanwhile. So each request passes the gate (an ASGI middleware counts it
-in and out); `Service.erase` closes it, waits until it is the only request inside, does its
+request may be using meanwhile. So each request passes the gate (the middleware that measures
+requests, `c360.serve.app.Served`, counts it in and out); `Service.erase` closes it, waits until it is the only request inside, does its
 work, and opens it again. Requests that arrive meanwhile wait. The change feed's event stream
 stays open for hours and is not counted: it reads between waits, and a read that fails ends
 the stream, which the client resumes from its last event.
@@ -17,12 +17,15 @@ import threading
 import time
 from collections.abc import Iterator
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-__all__ = ["Gate", "Gated"]
+__all__ = ["Gate", "gated"]
 
 _POLL_SECONDS = 0.01
 _STREAMS = ("/changes/stream",)
+
+
+def gated(path: str) -> bool:
+    """Whether a request for `path` passes the gate: all but the change feed's event stream."""
+    return not path.endswith(_STREAMS)
 
 
 class Gate:
@@ -37,6 +40,11 @@ class Gate:
                 return False
             self._inside += 1
             return True
+
+    async def wait_to_enter(self) -> None:
+        """Enter once the gate is open again (a request that found it closed)."""
+        while not self.enter():
+            await asyncio.sleep(_POLL_SECONDS)
 
     def leave(self) -> None:
         with self._lock:
@@ -62,23 +70,3 @@ class Gate:
         finally:
             with self._lock:
                 self._closed = False
-
-
-class Gated:
-    """The ASGI middleware: every HTTP request but the event stream passes the service's gate."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        service = getattr(scope["app"].state, "service", None) if scope["type"] == "http" else None
-        gate: Gate | None = getattr(service, "gate", None)
-        if gate is None or scope["path"].endswith(_STREAMS):
-            await self.app(scope, receive, send)
-            return
-        while not gate.enter():
-            await asyncio.sleep(_POLL_SECONDS)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            gate.leave()
