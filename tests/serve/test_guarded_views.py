@@ -3,6 +3,7 @@ another, bounded in bytes; a view's version changes with its bytes and with its 
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 from pathlib import Path
 
@@ -43,16 +44,42 @@ def test_a_guarded_view_is_kept_for_the_same_version_only() -> None:
     assert len(views) == 0
 
 
-def test_the_least_recently_read_go_first_beyond_the_bound() -> None:
+def test_the_longest_kept_go_first_beyond_the_bound() -> None:
     views = GuardedViews(max_bytes=25)
     for n in range(5):
         views.get("sales", f"C-{n}", False, b"rendered", lambda: (b"0123456789", []))
     assert len(views) == 2  # 20 bytes kept, the three oldest gone
     kept = views.get("sales", "C-3", False, b"rendered", lambda: (b"other", []))
-    assert kept == (b"0123456789", (), True)  # C-3 read again: C-4 is now the older
-    views.get("sales", "C-5", False, b"rendered", lambda: (b"0123456789", []))
-    assert views.get("sales", "C-3", False, b"rendered", lambda: (b"x", []))[2] is True
-    assert views.get("sales", "C-4", False, b"rendered", lambda: (b"x", []))[2] is False
+    assert kept == (b"0123456789", (), True)
+    views.get("sales", "C-5", False, b"rendered", lambda: (b"abcdefghij", []))
+    assert views.get("sales", "C-3", False, b"rendered", lambda: (b"x", []))[2] is False
+    assert views.get("sales", "C-5", False, b"rendered", lambda: (b"x", []))[:2] == (
+        b"abcdefghij", ())  # fmt: skip
+    assert views.get("sales", "C-0", False, b"rendered", lambda: (b"y" * 26, []))[0] == b"y" * 26
+    assert views.get("sales", "C-0", False, b"rendered", lambda: (b"z", []))[0] == b"z"  # not kept
+
+
+def test_what_is_kept_is_what_was_guarded_last_however_the_ring_turns() -> None:
+    rng = random.Random(7)
+    views = GuardedViews(max_bytes=4096)
+    last: dict[tuple[str, int], tuple[int, bytes]] = {}
+    hits = 0
+    for n in range(20_000):
+        customer, version = f"C-{rng.randrange(300)}", rng.randrange(3)
+        body = f"{customer}/{version}/{n}/".encode() * rng.randrange(1, 40)
+        got, fields, kept = views.get("sales", customer, False, version,
+                                      lambda body=body: (body, ["email"]))  # type: ignore[misc]  # fmt: skip
+        if kept:
+            hits += 1
+            assert last[("sales", int(customer[2:]))] == (version, got)
+        else:
+            assert got == body
+            last[("sales", int(customer[2:]))] = (version, body)
+        assert fields == ("email",)
+    assert hits > 100 and 0 < len(views) < 300
+    views.clear()
+    assert len(views) == 0
+    assert views.get("sales", "C-1", False, 0, lambda: (b"again", []))[2] is False
 
 
 def test_a_views_version_follows_its_bytes_and_its_visits_age(tmp_path: Path) -> None:
