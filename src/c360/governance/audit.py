@@ -84,8 +84,8 @@ class AuditEntry:
 
 
 # An entry as `AuditLog.note` queues it: (time.time(), actor, role, action, customer_id,
-# fields, detail).
-Noted = tuple[float, str, str, str, str | None, Sequence[str], dict[str, Any]]
+# fields, detail or None).
+Noted = tuple[float, str, str, str, str | None, Sequence[str], dict[str, Any] | None]
 
 
 def _stamp(at: float) -> str:
@@ -150,6 +150,8 @@ def _batch_entry(seq: int, e: list[Any]) -> dict[str, Any]:
     entry = dict(zip(_COLUMNS, (seq, *e), strict=True))
     if not isinstance(entry["at"], str):
         entry["at"] = _stamp(entry["at"])
+    if entry["detail"] is None:
+        entry["detail"] = {}
     return entry
 
 
@@ -204,13 +206,14 @@ class AuditLog:
         action: str,
         customer_id: str | None,
         fields: Sequence[str],
-        detail: dict[str, Any],
+        detail: dict[str, Any] | None = None,
     ) -> None:
         """Append the entry these make, timed now, within `FLUSH_SECONDS` (reads, in the
         service; `start` must have run). A request pays for a tuple queued (a fifth of a
         microsecond); the entries are encoded a flush at a time, in one call (a twentieth of a
         microsecond each, against two for an entry encoded alone), and written out of this
-        process."""
+        process. No `detail` is kept as null, listed as `{}`: a read's entry holds nothing
+        the garbage collector must follow while it is queued."""
         entry = (time.time(), actor, role, action, customer_id, fields, detail)
         with self._queue_lock:
             self._queued.append(entry)

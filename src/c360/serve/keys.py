@@ -53,6 +53,11 @@ class Principal:
     key_id: str
     role: str
 
+    @property
+    def actor(self) -> str:
+        """Who the audit log says acted."""
+        return f"key:{self.key_id}"
+
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()

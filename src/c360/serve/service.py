@@ -13,7 +13,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,8 @@ import orjson
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.exceptions import HTTPException
 
 from c360.errors import ConfigError
@@ -116,15 +118,28 @@ class Metrics:
             "c360_write_answers_revised", "Written records published under another customer"
             " than their answer said.", registry=r,
         )  # fmt: skip
-        self.guarded = Counter(
+        # Counted by `GET /customers/{id}` on the event loop alone, as plain integers: a
+        # Prometheus counter's lock cost each read a third of a microsecond, a tenth of what
+        # governance adds to it.
+        self.guarded = {"prepared": 0, "kept": 0, "new": 0}
+        r.register(_Tally(
             "c360_guarded_views", "Reads of a 360 view that the role's policy changes, by"
             " whether the guarded view was prepared with the read model (prepared), kept from"
-            " an earlier read (kept) or worked out (new).",
-            ["result"], registry=r,
-        )  # fmt: skip
-        # Bound once: looking a label up costs a read a few microseconds.
-        self.guarded_as = {result: self.guarded.labels(result=result)
-                           for result in ("prepared", "kept", "new")}  # fmt: skip
+            " an earlier read (kept) or worked out (new).", "result", self.guarded,
+        ))  # fmt: skip
+
+
+class _Tally(Collector):
+    """A Prometheus counter by one label whose values are a dict's plain integers."""
+
+    def __init__(self, name: str, documentation: str, label: str, counts: dict[str, int]) -> None:
+        self.name, self.documentation, self.label, self.counts = name, documentation, label, counts
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=[self.label])
+        for value, n in self.counts.items():
+            family.add_metric([value], n)
+        yield family
 
 
 class Service:
@@ -244,8 +259,8 @@ class Service:
     def noted(self, principal: Principal, action: str, customer_id: str | None,
               fields: Sequence[str] = ("*",), detail: dict[str, Any] | None = None) -> None:  # fmt: skip
         """`audited`, for a request whose principal is at hand."""
-        self.audit.note(f"key:{principal.key_id}", principal.role, action, customer_id, fields,
-                        detail or {})  # fmt: skip
+        self.audit.note(principal.actor, principal.role, action, customer_id, fields,
+                        detail or None)  # fmt: skip
 
     def reader(self) -> DuckDBStore:
         """This thread's cursor on the store (a new one once the store was opened again)."""
