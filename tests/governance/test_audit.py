@@ -31,15 +31,17 @@ def test_entries_chain_and_verify(tmp_path: Path) -> None:
     other.close()
     log.note("key:9", "sales", "customer.read", "C9", ["*"], {})
     log.note("key:8", "sales", "customer.read", "C8", ["email"], {"n": 1})  # a request's way
+    log.note("key:7", "sales", "customer.read", "C7", ["email"])  # no detail: kept as null
     log.flush()
     verdict = log.verify()
-    assert verdict.ok and verdict.entries == 8 and verdict.head.startswith("8:")
+    assert verdict.ok and verdict.entries == 9 and verdict.head.startswith("9:")
+    assert log.entries(actor="key:7")[0]["detail"] == {}
     noted = log.entries(actor="key:8")[0]
     assert noted["fields"] == ["email"] and noted["detail"] == {"n": 1}
     assert noted["at"][:10] == AuditEntry("x", "y", "z").at[:10] and noted["at"].endswith("+00:00")
     assert [e["customer_id"] for e in log.entries(actor="key:0")] == ["C0", "C3"]
     assert log.entries(action="run")[0]["detail"] == {"run_id": "R-1"}
-    assert [e["seq"] for e in log.entries(since=5)] == [6, 7, 8]
+    assert [e["seq"] for e in log.entries(since=5)] == [6, 7, 8, 9]
     assert [e["customer_id"] for e in log.entries(customer_ids=["C9", "C0", "C3"])] == [
         "C0", "C3", "C9"]  # fmt: skip
     log.close()
