@@ -121,10 +121,20 @@ def test_guarded_views_follow_the_prepared_roles_without_a_rebuild(demo: Path) -
     assert two.prepare() == len(ids)
     found = two.guarded("desk", ids[0])
     assert found is not None and found[1] == ("two",)
+    assert two.guarded("desk", "C-NOT-ISSUED") is None
+    # Each role's guarded views are a table of their own, whatever the role is called.
+    odd = ReadModel(
+        demo, {'desk "2"': ("policy 1", marked("odd")), "desk": ("policy 2", marked("two"))}
+    )
+    assert odd.prepare() == len(ids)
+    found = odd.guarded('desk "2"', ids[0])
+    assert found is not None and found[1] == ("odd",)
     gone = ReadModel(demo)
     assert gone.prepare() == 0
     assert gone.guarded("desk", ids[0]) is None and gone.stored(ids[0]) is not None
-    assert two.guarded("desk", "C-NOT-ISSUED") is None
+    with sqlite3.connect(gone.path) as db:  # none left behind
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"meta", "views"}
 
 
 def test_views_are_compressed_with_a_dictionary_trained_on_them(demo: Path) -> None:
