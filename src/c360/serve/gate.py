@@ -3,10 +3,11 @@
 Erasing a person rewrites the store into a new file (`c360.project.erasure`). The service's
 store connection and every thread's cursor on it are let go of and opened again, which no
 request may be using meanwhile. So each request passes the gate (the middleware that measures
-requests, `c360.serve.app.Served`, counts it in and out); `Service.erase` closes it, waits until it is the only request inside, does its
-work, and opens it again. Requests that arrive meanwhile wait. The change feed's event stream
-stays open for hours and is not counted: it reads between waits, and a read that fails ends
-the stream, which the client resumes from its last event.
+requests, `c360.serve.app.Served`, counts it in and out); `Service.erase` closes it, waits
+until it is the only request inside, does its work, and opens it again. Requests that arrive
+meanwhile wait. The change feed's event stream stays open for hours and is not counted: it
+reads between waits, and a read that fails ends the stream, which the client resumes from its
+last event.
 """
 
 from __future__ import annotations

@@ -119,8 +119,8 @@ class Metrics:
             " than their answer said.", registry=r,
         )  # fmt: skip
         # Counted by `GET /customers/{id}` on the event loop alone, as plain integers: a
-        # Prometheus counter's lock cost each read a third of a microsecond, a tenth of what
-        # governance adds to it.
+        # Prometheus counter's lock cost each read a third of a microsecond, a twentieth of
+        # what governance adds to it.
         self.guarded = {"prepared": 0, "kept": 0, "new": 0}
         r.register(_Tally(
             "c360_guarded_views", "Reads of a 360 view that the role's policy changes, by"
