@@ -388,17 +388,10 @@ class AuditLog:
                     return Verdict(False, count, f"{expected - 1}:{prev}",
                                    f"entry {expected} is missing (the next is"
                                    f" {seq - size + 1})")  # fmt: skip
-                entry = AuditEntry(
-                    actor=row[2], role=row[3], action=row[4], customer_id=row[5],
-                    fields=tuple(json.loads(row[6])), detail=detail, at=row[1],
-                )  # fmt: skip
                 if row[8] != prev:
                     return Verdict(False, count, f"{seq - 1}:{prev}",
                                    f"entry {seq} does not chain to the entry before it")  # fmt: skip
-                digest = (_chained(prev, _batch_content([seq, *row[1:6], list(entry.fields)],
-                                                        row[7].encode()))
-                          if row[4] == BATCH else _digest(prev, seq, entry))  # fmt: skip
-                if digest != row[9]:
+                if _row_digest(prev, row, detail) != row[9]:
                     return Verdict(False, count, f"{seq - 1}:{prev}",
                                    f"entry {seq} was changed after it was written")  # fmt: skip
                 prev, expected, count = str(row[9]), seq + 1, count + size
@@ -410,6 +403,17 @@ class AuditLog:
                            f"the head {head} is not in the chain: entries were cut off the end"
                            " or replaced")  # fmt: skip
         return Verdict(True, count, current)
+
+
+def _row_digest(prev: str, row: Sequence[Any], detail: dict[str, Any]) -> str:
+    """What the hash of a row of the table (its `_COLUMNS`, `detail` read) should be: a batch
+    row's over its stored text, any other's over its values."""
+    fields = json.loads(row[6])
+    if row[4] == BATCH:
+        return _chained(prev, _batch_content([int(row[0]), *row[1:6], fields], row[7].encode()))
+    entry = AuditEntry(actor=row[2], role=row[3], action=row[4], customer_id=row[5],
+                       fields=tuple(fields), detail=detail, at=row[1])  # fmt: skip
+    return _digest(prev, int(row[0]), entry)
 
 
 def _rows(cursor: sqlite3.Cursor) -> Iterable[tuple[Any, ...]]:

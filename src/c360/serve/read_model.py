@@ -177,7 +177,8 @@ class ReadModel:
         self.resident = ResidentFile(self.path)
         self._codec: ViewCodec | None = None  # the file's, read from it when first needed
         self.prepared = dict(prepared or {})
-        self._lookups: dict[str, str] = {}  # a prepared role's lookup, by role
+        # Each prepared role's lookup of a guarded view, by role.
+        self._lookups = {role: _GUARDED.format(table=_table(role)) for role in self.prepared}
 
     def keep_in_memory(self) -> ResidentFile:
         """Lock the file's pages in memory as far as it has grown (all of it the first time;
@@ -389,9 +390,7 @@ class ReadModel:
         customer, or the role's views are not prepared)."""
         sql = self._lookups.get(role)
         if sql is None:
-            if role not in self.prepared:
-                return None
-            sql = self._lookups[role] = _GUARDED.format(table=_table(role))
+            return None
         row = self._db().execute(sql, (customer_id,)).fetchone()
         return None if row is None else (self.codec().unpack(row[0]), _fields(row[1]), row[2])
 
